@@ -1,0 +1,47 @@
+# fraudstack — `make help` lists the targets.
+SHELL := /bin/bash
+HOME_DIR ?= $(or $(FRAUDSTACK_HOME),$(CURDIR)/.fraudstack)
+VENV := $(HOME_DIR)/venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## Install Debian packages, the virtualenv and the service jars (idempotent)
+	@scripts/setup.sh
+
+demo: setup ## Set up, start the whole stack and show its health
+	@$(BIN)/fraudstack up
+	@$(BIN)/fraudstack status
+
+up: ## Start the local stack
+	@$(BIN)/fraudstack up
+
+down: ## Stop the local stack
+	@$(BIN)/fraudstack down
+
+status: ## Show every service's health
+	@$(BIN)/fraudstack status
+
+test: setup ## Set up and run the whole test suite (starts the real stack it needs)
+	@$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: ## Fast inner loop: tests that need no Spark and no services
+	@$(BIN)/pytest -m "not integration and not spark" $(PYTEST_ARGS)
+
+check: ## Lint, format check and type check
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+fmt: ## Format the code
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+reset: ## Stop the stack and delete its data and logs (keeps jars and venv)
+	@$(BIN)/fraudstack reset --yes
+
+.PHONY: help setup demo up down status test test-unit check fmt reset

@@ -1,0 +1,120 @@
+"""The ``fraudstack`` command line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fraudstack.config import load_config
+from fraudstack.stack import launcher, process
+from fraudstack.stack.services import stack_services
+from fraudstack.stack.setup import ensure_jars
+
+app = typer.Typer(help="fraudstack: real-time and batch e-commerce transaction risk.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(soft_wrap=True)
+
+
+@app.command()
+def setup(force: bool = typer.Option(False, help="Resolve the jars even if they look current.")) -> None:
+    """Resolve the JVM services' jars from Maven Central (skipped when current)."""
+    config = load_config()
+    with console.status("Resolving service jars from Maven Central…"):
+        try:
+            ran = ensure_jars(config, force=force)
+        except RuntimeError as exc:
+            console.print(f"[red]setup failed:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    console.print(f"jars {'installed' if ran else 'already current'} in {config.jars_dir}")
+
+
+@app.command()
+def up(services: list[str] = typer.Argument(None, help="Services to start (default: all).")) -> None:
+    """Start the local stack (or the named services) and wait until every one is usable."""
+    config = load_config()
+    lock = threading.Lock()
+    begun = time.monotonic()
+
+    def report(name: str, event: str) -> None:
+        with lock:
+            console.print(f"[dim]{time.monotonic() - begun:6.1f}s[/dim] [bold]{name:<12}[/bold] {event}")
+
+    with console.status("Bringing the stack up…"):
+        try:
+            launcher.up(config, services or None, report=report)
+        except launcher.StackError as exc:
+            console.print("[red bold]up failed[/red bold]: ", end="")
+            console.print(str(exc), markup=False, highlight=False)
+            console.print("Fix the cause, then run `fraudstack up` again "
+                          "(healthy services are kept), or `fraudstack down`.")
+            raise typer.Exit(1) from exc
+    console.print(f"[green]stack healthy[/green] in {time.monotonic() - begun:.1f}s")
+
+
+@app.command()
+def down() -> None:
+    """Stop every service started by `fraudstack up` (and nothing else)."""
+    config = load_config()
+    stopped = launcher.down(config, report=lambda name, event: console.print(f"{name:<12} {event}"))
+    console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@app.command()
+def status() -> None:
+    """Show each service: health (checked live), pid, ports and detail."""
+    config = load_config()
+    states = launcher.status(config)
+    table = Table(title=f"fraudstack ({config.env}) — {config.home}")
+    for column in ("service", "state", "pid", "ports", "detail"):
+        table.add_column(column)
+    colours = {"healthy": "green", "unhealthy": "red", "stopped": "dim", "foreign": "yellow"}
+    for state in states:
+        ports = ", ".join(f"{role}={port}" for role, port in state.ports.items())
+        table.add_row(state.name, f"[{colours[state.state]}]{state.state}[/]",
+                      str(state.pid or ""), ports, state.detail)
+    console.print(table)
+    if any(state.state != "healthy" for state in states):
+        raise typer.Exit(1)
+
+
+@app.command()
+def logs(
+    service: str = typer.Argument(..., help="Service name, e.g. kafka."),
+    lines: int = typer.Option(50, "-n", help="How many lines."),
+    follow: bool = typer.Option(False, "-f", help="Keep printing new lines."),
+) -> None:
+    """Print the log of one service."""
+    config = load_config()
+    if service not in stack_services(config):
+        console.print(f"[red]no service {service!r}[/red]; known: {', '.join(stack_services(config))}")
+        raise typer.Exit(2)
+    path = launcher.log_path(config, service)
+    if not path.exists():
+        console.print(f"no log yet at {path}")
+        raise typer.Exit(1)
+    if follow:
+        subprocess.run(["tail", "-n", str(lines), "-F", str(path)], check=False)
+    else:
+        print(process.tail(path, lines))
+
+
+@app.command()
+def reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
+    """Stop the stack and delete all its data and logs (jars and the venv are kept)."""
+    config = load_config()
+    if not yes:
+        typer.confirm(f"Delete everything under {config.data_dir} and {config.logs_dir}?", abort=True)
+    launcher.down(config)
+    for directory in (config.data_dir, config.logs_dir, config.conf_dir, config.run_dir):
+        shutil.rmtree(directory, ignore_errors=True)
+    console.print("stack stopped and state deleted; `fraudstack up` starts from scratch")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install everything fraudstack needs on a fresh Debian machine; fast when nothing changed.
+#   1. Debian packages: Java 17, Maven, Prometheus (+ promtool)
+#   2. a virtualenv with the project and its Python dependencies
+#   3. the JVM services' jars from Maven Central (stack/maven)
+# Everything lands under $FRAUDSTACK_HOME (default: .fraudstack/, git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+HOME_DIR=${FRAUDSTACK_HOME:-$ROOT/.fraudstack}
+VENV=$HOME_DIR/venv
+PYTHON=${PYTHON:-python3}
+mkdir -p "$HOME_DIR"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- 1. Debian packages ---------------------------------------------------------------
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v ss >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -q
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+java_major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+if [ "${java_major%%.*}" -lt 17 ]; then
+  echo "Java 17 or newer is needed (found $java_major); set JAVA_HOME or install openjdk-17." >&2
+  exit 1
+fi
+
+# --- 2. Python virtualenv ---------------------------------------------------------------
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
+[ -x "$VENV/bin/python" ] || { say "creating virtualenv $VENV"; "$PYTHON" -m venv "$VENV"; }
+stamp=$VENV/.fraudstack-deps
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing Python packages (pyspark is large: the first time takes a few minutes)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+
+# --- 3. JVM service jars ------------------------------------------------------------------
+"$VENV/bin/fraudstack" setup
+say "ready: $VENV/bin/fraudstack (or 'source $VENV/bin/activate')"

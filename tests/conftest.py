@@ -1,0 +1,40 @@
+"""Shared fixtures: the real local stack (once per test session) and one SparkSession.
+
+Integration tests run against the same services a user gets from `fraudstack up`.
+If the stack is already up (a developer's session), it is reused and left running;
+otherwise the test session starts it and stops it at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from fraudstack.config import Config, load_config
+from fraudstack.stack import launcher
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def stack(config: Config) -> Iterator[Config]:
+    """The whole local stack, healthy."""
+    already = {s.name for s in launcher.status(config) if s.state == "healthy"}
+    launcher.up(config, report=lambda name, event: print(f"[stack] {name}: {event}"))
+    yield config
+    if not already:
+        launcher.down(config)
+
+
+@pytest.fixture(scope="session")
+def spark(stack: Config):
+    """One SparkSession for the whole test session, wired to the real HDFS and metastore."""
+    from fraudstack.spark import build_session
+
+    session = build_session("fraudstack-tests", stack, extra={"spark.ui.enabled": "false"})
+    yield session
+    session.stop()
