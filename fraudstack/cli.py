@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import threading
 import time
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,13 +17,20 @@ from fraudstack.stack import launcher, process
 from fraudstack.stack.services import stack_services
 from fraudstack.stack.setup import ensure_jars
 
-app = typer.Typer(help="fraudstack: real-time and batch e-commerce transaction risk.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="fraudstack: real-time and batch e-commerce transaction risk.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console(soft_wrap=True)
 
 
 @app.command()
-def setup(force: bool = typer.Option(False, help="Resolve the jars even if they look current.")) -> None:
+def setup(
+    force: Annotated[
+        bool, typer.Option(help="Resolve the jars even if they look current.")
+    ] = False,
+) -> None:
     """Resolve the JVM services' jars from Maven Central (skipped when current)."""
     config = load_config()
     with console.status("Resolving service jars from Maven Central…"):
@@ -35,7 +43,9 @@ def setup(force: bool = typer.Option(False, help="Resolve the jars even if they 
 
 
 @app.command()
-def up(services: list[str] = typer.Argument(None, help="Services to start (default: all).")) -> None:
+def up(
+    services: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None,
+) -> None:
     """Start the local stack (or the named services) and wait until every one is usable."""
     config = load_config()
     lock = threading.Lock()
@@ -43,7 +53,9 @@ def up(services: list[str] = typer.Argument(None, help="Services to start (defau
 
     def report(name: str, event: str) -> None:
         with lock:
-            console.print(f"[dim]{time.monotonic() - begun:6.1f}s[/dim] [bold]{name:<12}[/bold] {event}")
+            console.print(
+                f"[dim]{time.monotonic() - begun:6.1f}s[/dim] [bold]{name:<12}[/bold] {event}"
+            )
 
     with console.status("Bringing the stack up…"):
         try:
@@ -51,17 +63,29 @@ def up(services: list[str] = typer.Argument(None, help="Services to start (defau
         except launcher.StackError as exc:
             console.print("[red bold]up failed[/red bold]: ", end="")
             console.print(str(exc), markup=False, highlight=False)
-            console.print("Fix the cause, then run `fraudstack up` again "
-                          "(healthy services are kept), or `fraudstack down`.")
+            console.print(
+                "Fix the cause, then run `fraudstack up` again "
+                "(healthy services are kept), or `fraudstack down`."
+            )
             raise typer.Exit(1) from exc
     console.print(f"[green]stack healthy[/green] in {time.monotonic() - begun:.1f}s")
 
 
 @app.command()
-def down() -> None:
-    """Stop every service started by `fraudstack up` (and nothing else)."""
+def down(
+    services: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None,
+) -> None:
+    """Stop services started by `fraudstack up` (and whatever depends on them), nothing else."""
     config = load_config()
-    stopped = launcher.down(config, report=lambda name, event: console.print(f"{name:<12} {event}"))
+    try:
+        stopped = launcher.down(
+            config,
+            services or None,
+            report=lambda name, event: console.print(f"{name:<12} {event}"),
+        )
+    except launcher.StackError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 
@@ -76,8 +100,13 @@ def status() -> None:
     colours = {"healthy": "green", "unhealthy": "red", "stopped": "dim", "foreign": "yellow"}
     for state in states:
         ports = ", ".join(f"{role}={port}" for role, port in state.ports.items())
-        table.add_row(state.name, f"[{colours[state.state]}]{state.state}[/]",
-                      str(state.pid or ""), ports, state.detail)
+        table.add_row(
+            state.name,
+            f"[{colours[state.state]}]{state.state}[/]",
+            str(state.pid or ""),
+            ports,
+            state.detail,
+        )
     console.print(table)
     if any(state.state != "healthy" for state in states):
         raise typer.Exit(1)
@@ -85,14 +114,16 @@ def status() -> None:
 
 @app.command()
 def logs(
-    service: str = typer.Argument(..., help="Service name, e.g. kafka."),
-    lines: int = typer.Option(50, "-n", help="How many lines."),
-    follow: bool = typer.Option(False, "-f", help="Keep printing new lines."),
+    service: Annotated[str, typer.Argument(help="Service name, e.g. kafka.")],
+    lines: Annotated[int, typer.Option("-n", help="How many lines.")] = 50,
+    follow: Annotated[bool, typer.Option("-f", help="Keep printing new lines.")] = False,
 ) -> None:
     """Print the log of one service."""
     config = load_config()
     if service not in stack_services(config):
-        console.print(f"[red]no service {service!r}[/red]; known: {', '.join(stack_services(config))}")
+        console.print(
+            f"[red]no service {service!r}[/red]; known: {', '.join(stack_services(config))}"
+        )
         raise typer.Exit(2)
     path = launcher.log_path(config, service)
     if not path.exists():
@@ -105,11 +136,15 @@ def logs(
 
 
 @app.command()
-def reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
     """Stop the stack and delete all its data and logs (jars and the venv are kept)."""
     config = load_config()
     if not yes:
-        typer.confirm(f"Delete everything under {config.data_dir} and {config.logs_dir}?", abort=True)
+        typer.confirm(
+            f"Delete everything under {config.data_dir} and {config.logs_dir}?", abort=True
+        )
     launcher.down(config)
     for directory in (config.data_dir, config.logs_dir, config.conf_dir, config.run_dir):
         shutil.rmtree(directory, ignore_errors=True)

@@ -65,7 +65,9 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
             )
             admin.wait_for_topics([spec.name for spec in missing], timeout_ms=30_000)
             changes += [f"created {s.name} ({s.partitions} partitions)" for s in missing]
-        grow = {s.name: s.partitions for s in specs if existing.get(s.name, s.partitions) < s.partitions}
+        grow = {
+            s.name: s.partitions for s in specs if existing.get(s.name, s.partitions) < s.partitions
+        }
         if grow:
             admin.create_partitions(grow)
             changes += [f"grew {name} to {count} partitions" for name, count in grow.items()]
@@ -80,18 +82,24 @@ def _align_retention(admin: KafkaAdminClient, specs: list[TopicSpec]) -> list[st
     if not specs:
         return []
     described = admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, s.name, configs={"retention.ms": None}) for s in specs],
+        [
+            ConfigResource(ConfigResourceType.TOPIC, s.name, configs={"retention.ms": None})
+            for s in specs
+        ],
         config_filter="all",
     )["topic"]
     stale = [
         spec
         for spec in specs
-        if described.get(spec.name, {}).get("retention.ms", {}).get("value") != str(spec.retention_ms)
+        if described.get(spec.name, {}).get("retention.ms", {}).get("value")
+        != str(spec.retention_ms)
     ]
     if stale:
         admin.alter_configs(
             [
-                ConfigResource(ConfigResourceType.TOPIC, s.name, configs={"retention.ms": str(s.retention_ms)})
+                ConfigResource(
+                    ConfigResourceType.TOPIC, s.name, configs={"retention.ms": str(s.retention_ms)}
+                )
                 for s in stale
             ],
             incremental=True,

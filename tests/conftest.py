@@ -26,8 +26,11 @@ def stack(config: Config) -> Iterator[Config]:
     already = {s.name for s in launcher.status(config) if s.state == "healthy"}
     launcher.up(config, report=lambda name, event: print(f"[stack] {name}: {event}"))
     yield config
-    if not already:
-        launcher.down(config)
+    if already:
+        return
+    launcher.down(config)
+    left = [s.name for s in launcher.status(config) if s.state != "stopped"]
+    assert not left, f"`down` left these services running or their ports taken: {left}"
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,9 @@ def kafka_roundtrip(bootstrap: str, timeout: float = 15.0) -> str:
             sent = producer.send(HEALTH_TOPIC, token, partition=0).get(timeout=timeout)
         finally:
             producer.close(timeout=5)
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        )
         try:
             partition = TopicPartition(HEALTH_TOPIC, 0)
             consumer.assign([partition])
@@ -107,7 +109,9 @@ def hdfs_roundtrip(namenode_http: str) -> str:
             timeout=10,
         )
         if redirect.status_code != 307:
-            raise Unhealthy(f"webhdfs CREATE answered {redirect.status_code}: {redirect.text[:200]}")
+            raise Unhealthy(
+                f"webhdfs CREATE answered {redirect.status_code}: {redirect.text[:200]}"
+            )
         created = requests.put(redirect.headers["Location"], data=body, timeout=10)
         if created.status_code != 201:
             raise Unhealthy(f"datanode write answered {created.status_code}: {created.text[:200]}")

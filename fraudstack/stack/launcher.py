@@ -204,16 +204,29 @@ def _with_dependencies(services: dict[str, Service], names: list[str]) -> list[s
 
 def down(
     config: Config,
+    names: Iterable[str] | None = None,
     report: Callable[[str, str], None] = lambda name, event: None,
     services: dict[str, Service] | None = None,
 ) -> list[str]:
-    """Stop every service started by ``up``, dependents first.
+    """Stop the named services (default: all) and those that depend on them.
+
+    Only processes recorded by ``up`` are stopped; dependents stop first.
 
     Returns:
         Names of the services that were running and have been stopped.
     """
+    services = services or stack_services(config)
+    wanted = set(names or services)
+    unknown = wanted - set(services)
+    if unknown:
+        raise StackError(f"unknown service(s) {sorted(unknown)}; known: {', '.join(services)}")
+    grew = True
+    while grew:  # add every service that depends on one being stopped
+        dependents = {n for n, s in services.items() if wanted.intersection(s.depends_on)}
+        grew = not dependents <= wanted
+        wanted |= dependents
     stopped = []
-    for name in reversed(list(services or stack_services(config))):
+    for name in reversed([name for name in services if name in wanted]):
         if process.terminate(pid_file(config, name), timeout=60):
             stopped.append(name)
             report(name, "stopped")
@@ -228,15 +241,22 @@ def status(config: Config, services: dict[str, Service] | None = None) -> list[S
         if pid is None:
             taken = [p for p in service.ports.values() if process.port_in_use(service.host, p)]
             if taken:
-                return ServiceState(service.name, "foreign", None, service.ports,
-                                    f"not started by fraudstack, but port(s) {taken} in use")
+                return ServiceState(
+                    service.name,
+                    "foreign",
+                    None,
+                    service.ports,
+                    f"not started by fraudstack, but port(s) {taken} in use",
+                )
             return ServiceState(service.name, "stopped", None, service.ports, "")
         try:
             return ServiceState(service.name, "healthy", pid, service.ports, service.health())
         except Unhealthy as exc:
             return ServiceState(service.name, "unhealthy", pid, service.ports, str(exc))
         except Exception as exc:
-            return ServiceState(service.name, "unhealthy", pid, service.ports, f"{type(exc).__name__}: {exc}")
+            return ServiceState(
+                service.name, "unhealthy", pid, service.ports, f"{type(exc).__name__}: {exc}"
+            )
 
     ordered = list((services or stack_services(config)).values())
     with ThreadPoolExecutor(max_workers=len(ordered)) as pool:

@@ -114,8 +114,17 @@ def kafka(config: Config) -> Service:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         _run_checked(
-            [java(), "-cp", _classpath(config, "kafka"), "kafka.tools.StorageTool", "format",
-             "--cluster-id", cluster_id, "--config", str(conf / "server.properties")],
+            [
+                java(),
+                "-cp",
+                _classpath(config, "kafka"),
+                "kafka.tools.StorageTool",
+                "format",
+                "--cluster-id",
+                cluster_id,
+                "--config",
+                str(conf / "server.properties"),
+            ],
             what="format Kafka storage",
         )
 
@@ -125,14 +134,18 @@ def kafka(config: Config) -> Service:
             *jvm_flags("kafka", settings["heap"]),
             f"-Dlog4j2.configurationFile={conf / 'log4j2.yaml'}",
             _jmx_agent(config, "kafka"),
-            "-cp", _classpath(config, "kafka"),
-            "kafka.Kafka", str(conf / "server.properties"),
+            "-cp",
+            _classpath(config, "kafka"),
+            "kafka.Kafka",
+            str(conf / "server.properties"),
         ], {}
 
     def bootstrap() -> list[str]:
         from storage.topics import ensure_topics, load_topics
 
-        return ensure_topics(config.kafka_bootstrap, load_topics(config.path("topics_file", "kafka")))
+        return ensure_topics(
+            config.kafka_bootstrap, load_topics(config.path("topics_file", "kafka"))
+        )
 
     return Service(
         name="kafka",
@@ -172,8 +185,10 @@ def cassandra(config: Config) -> Service:
 
     def command() -> tuple[list[str], dict[str, str]]:
         argv = [
-            java(), f"@{conf / 'jvm17-server.options'}",
-            "-cp", _classpath(config, "cassandra"),
+            java(),
+            f"@{conf / 'jvm17-server.options'}",
+            "-cp",
+            _classpath(config, "cassandra"),
             "org.apache.cassandra.service.CassandraDaemon",
         ]
         # As root, Cassandra's mlockall() would pin the whole heap in RAM; dropping
@@ -195,10 +210,14 @@ def cassandra(config: Config) -> Service:
     return Service(
         name="cassandra",
         host=config.host("cassandra"),
-        ports={k: config.port("cassandra", k)
-               for k in ("port", "storage_port", "jmx_port", "metrics_port")},
+        ports={
+            k: config.port("cassandra", k)
+            for k in ("port", "storage_port", "jmx_port", "metrics_port")
+        },
         command=command,
-        health=lambda: health.cassandra_roundtrip(settings["host"], settings["port"], config.keyspace),
+        health=lambda: health.cassandra_roundtrip(
+            settings["host"], settings["port"], config.keyspace
+        ),
         prepare=prepare,
         bootstrap=bootstrap,
         start_timeout=240,
@@ -208,6 +227,10 @@ def cassandra(config: Config) -> Service:
 # --- HDFS ------------------------------------------------------------------------------
 
 HDFS_DIRECTORIES = ("/warehouse", "/master", "/checkpoints", "/tmp")
+
+
+def _render_hadoop_conf(config: Config) -> None:
+    _hadoop_conf(config)
 
 
 def _hadoop_conf(config: Config) -> Path:
@@ -233,13 +256,13 @@ def _hadoop_command(config: Config, name: str, main_class: str) -> list[str]:
         *jvm_flags(name, config.service(name)["heap"]),
         f"-Dlog4j.configuration=file://{conf / 'log4j.properties'}",
         f"-Dhadoop.log.dir={config.logs_dir}",
-        "-cp", _classpath(config, conf, config.jars_dir / "hadoop-webroot", "hadoop"),
+        "-cp",
+        _classpath(config, conf, config.jars_dir / "hadoop-webroot", "hadoop"),
         main_class,
     ]
 
 
 def namenode(config: Config) -> Service:
-    settings = config.service("namenode")
     http = config.address("namenode", "http_port")
 
     def prepare() -> None:
@@ -247,8 +270,15 @@ def namenode(config: Config) -> Service:
         if (config.data_dir / "hdfs" / "name" / "current" / "VERSION").exists():
             return
         _run_checked(
-            [*_hadoop_command(config, "namenode", "org.apache.hadoop.hdfs.server.namenode.NameNode"),
-             "-format", "-nonInteractive", "-clusterId", "fraudstack"],
+            [
+                *_hadoop_command(
+                    config, "namenode", "org.apache.hadoop.hdfs.server.namenode.NameNode"
+                ),
+                "-format",
+                "-nonInteractive",
+                "-clusterId",
+                "fraudstack",
+            ],
             what=f"format the HDFS NameNode (config in {conf})",
         )
 
@@ -277,7 +307,7 @@ def datanode(config: Config) -> Service:
             {},
         ),
         health=lambda: health.hdfs_roundtrip(config.address("namenode", "http_port")),
-        prepare=lambda: _hadoop_conf(config) and None,
+        prepare=lambda: _render_hadoop_conf(config),
         depends_on=("namenode",),
         start_timeout=120,
     )
@@ -296,9 +326,14 @@ def metastore(config: Config) -> Service:
             java(),
             *jvm_flags("metastore", settings["heap"]),
             f"-Dderby.system.home={home}",
-            "-cp", _classpath(config, "metastore"),
-            "org.apache.derby.drda.NetworkServerControl", "start",
-            "-h", settings["host"], "-p", str(settings["port"]),
+            "-cp",
+            _classpath(config, "metastore"),
+            "org.apache.derby.drda.NetworkServerControl",
+            "start",
+            "-h",
+            settings["host"],
+            "-p",
+            str(settings["port"]),
             # Java 17 deprecates the security manager Derby would install by default
             "-noSecurityManager",
         ], {}
@@ -327,16 +362,22 @@ def thriftserver(config: Config) -> Service:
         conf = {**spark_conf(config), "spark.ui.port": str(settings["ui_port"])}
         argv = [
             str(Path(sys.executable).parent / "spark-submit"),
-            "--name", "fraudstack-thriftserver",
-            "--driver-memory", settings["driver_memory"],
-            "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
+            "--name",
+            "fraudstack-thriftserver",
+            "--driver-memory",
+            settings["driver_memory"],
+            "--class",
+            "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
         ]
         for key, value in conf.items():
             argv += ["--conf", f"{key}={value}"]
         argv += [
-            "--hiveconf", f"hive.server2.thrift.bind.host={settings['host']}",
-            "--hiveconf", f"hive.server2.thrift.port={settings['port']}",
-            "--hiveconf", "hive.server2.authentication=NOSASL",
+            "--hiveconf",
+            f"hive.server2.thrift.bind.host={settings['host']}",
+            "--hiveconf",
+            f"hive.server2.thrift.port={settings['port']}",
+            "--hiveconf",
+            "hive.server2.authentication=NOSASL",
             "spark-internal",
         ]
         env = {**spark_env(config), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}

@@ -44,8 +44,13 @@ def ensure_jars(config: Config, force: bool = False) -> bool:
     config.jars_dir.mkdir(parents=True)
     result = subprocess.run(
         [
-            "mvn", "-B", "-q", "-f", str(MAVEN_DIR / "pom.xml"),
-            "generate-resources", f"-Dfraudstack.jars={config.jars_dir}",
+            "mvn",
+            "-B",
+            "-q",
+            "-f",
+            str(MAVEN_DIR / "pom.xml"),
+            "generate-resources",
+            f"-Dfraudstack.jars={config.jars_dir}",
         ],
         capture_output=True,
         text=True,

@@ -58,7 +58,9 @@ def test_up_starts_in_dependency_order_is_idempotent_and_down_stops_all(config: 
         assert set(results) == {"db", "api"}
         started = [name for name, event in events if event == "started"]
         assert started == ["db", "api"]
-        healthy_db = next(i for i, (n, e) in enumerate(events) if n == "db" and e.startswith("healthy"))
+        healthy_db = next(
+            i for i, (n, e) in enumerate(events) if n == "db" and e.startswith("healthy")
+        )
         assert events.index(("api", "started")) > healthy_db
 
         pids = {name: launcher.pid_file(config, name).running_pid() for name in services}
@@ -70,7 +72,7 @@ def test_up_starts_in_dependency_order_is_idempotent_and_down_stops_all(config: 
         states = {s.name: s.state for s in launcher.status(config, services=services)}
         assert states == {"db": "healthy", "api": "healthy"}
     finally:
-        stopped = launcher.down(config, services=services)
+        stopped = launcher.down(config, ["db"], services=services)  # api depends on db
     assert stopped == ["api", "db"]
     assert all(not process.port_open("127.0.0.1", s.ports["port"]) for s in services.values())
     assert {s.state for s in launcher.status(config, services=services)} == {"stopped"}
@@ -82,7 +84,9 @@ def test_up_refuses_before_starting_anything_when_a_port_is_taken(config: Config
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", taken))
         squatter.listen()
-        with pytest.raises(launcher.StackError, match=rf"b: port {taken} \(port\) is already in use"):
+        with pytest.raises(
+            launcher.StackError, match=rf"b: port {taken} \(port\) is already in use"
+        ):
             launcher.up(config, services=services)
         states = {s.name: s.state for s in launcher.status(config, services=services)}
     assert launcher.pid_file(config, "a").running_pid() is None, "nothing was started"
@@ -133,7 +137,9 @@ def test_render_fills_placeholders_and_rejects_unknown_ones(tmp_path: Path) -> N
     source.mkdir()
     (source / "a.properties").write_text("listeners=PLAINTEXT://${host}:${port}\n")
     render(source, tmp_path / "out", {"host": "127.0.0.1", "port": 9092})
-    assert (tmp_path / "out" / "a.properties").read_text() == "listeners=PLAINTEXT://127.0.0.1:9092\n"
+    assert (
+        tmp_path / "out" / "a.properties"
+    ).read_text() == "listeners=PLAINTEXT://127.0.0.1:9092\n"
     (source / "b.properties").write_text("x=${missing}\n")
     with pytest.raises(KeyError, match="missing"):
         render(source, tmp_path / "out", {"host": "h", "port": 1})

@@ -44,7 +44,12 @@ def test_terminate_stops_the_whole_group_and_leaves_no_orphan(tmp_path: Path) ->
 def test_terminate_escalates_to_sigkill_when_term_is_ignored(tmp_path: Path) -> None:
     pid_file = process.PidFile(tmp_path / "stubborn.pid")
     pid = process.spawn(
-        [sys.executable, "-c", "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(300)"],
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print('ready', flush=True); time.sleep(300)",
+        ],
         log_path=tmp_path / "stubborn.log",
         pid_file=pid_file,
     )
