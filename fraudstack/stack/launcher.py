@@ -125,6 +125,12 @@ def start_and_wait(
             raise StackError(f"{service.name}: gave up waiting because another service failed")
         if pids.running_pid() is None:
             raise _failure(config, service, "the process exited")
+        main_port = next(iter(service.ports.values()))
+        if not process.port_open(service.host, main_port):
+            # clients block for long timeouts against a port nobody listens on yet
+            reason = f"nothing listens on {service.host}:{main_port} yet"
+            time.sleep(POLL_SECONDS)
+            continue
         try:
             for change in service.bootstrap():
                 report(service.name, change)
