@@ -1,5 +1,6 @@
 """The launcher's behaviour, with small real processes standing in as services."""
 
+import dataclasses
 import socket
 import sys
 from pathlib import Path
@@ -112,19 +113,33 @@ def test_a_crashing_service_is_named_with_its_reason_and_last_log_lines(config: 
 
 
 def test_a_service_that_never_gets_healthy_times_out_with_the_last_reason(config: Config) -> None:
-    sleeper = Service(
-        name="sleepy",
-        host="127.0.0.1",
-        ports={"port": _free_port()},
-        command=lambda: (["sleep", "60"], {}),
+    listening = http_service("sleepy", _free_port())
+    sleeper = dataclasses.replace(
+        listening,
         health=lambda: (_ for _ in ()).throw(Unhealthy("still warming up")),
-        start_timeout=2,
+        start_timeout=3,
     )
     try:
-        with pytest.raises(launcher.StackError, match=r"not healthy after 2s \(still warming up\)"):
+        with pytest.raises(launcher.StackError, match=r"not healthy after 3s \(still warming up\)"):
             launcher.up(config, services={"sleepy": sleeper})
     finally:
         launcher.down(config, services={"sleepy": sleeper})
+
+
+def test_a_service_that_never_listens_is_reported_as_such(config: Config) -> None:
+    mute = Service(
+        name="mute",
+        host="127.0.0.1",
+        ports={"port": _free_port()},
+        command=lambda: (["sleep", "60"], {}),
+        health=lambda: "never asked",
+        start_timeout=2,
+    )
+    try:
+        with pytest.raises(launcher.StackError, match=r"nothing listens on 127\.0\.0\.1:\d+ yet"):
+            launcher.up(config, services={"mute": mute})
+    finally:
+        launcher.down(config, services={"mute": mute})
 
 
 def test_unknown_service_names_are_rejected(config: Config) -> None:

@@ -1,0 +1,54 @@
+"""Prometheus from the Debian package, scraping every service of the stack."""
+
+from __future__ import annotations
+
+import shutil
+import string
+
+from fraudstack.config import Config
+from fraudstack.stack import health
+from fraudstack.stack.services.base import Service
+
+
+def prometheus(config: Config) -> Service:
+    settings = config.service("prometheus")
+    conf = config.conf_dir / "prometheus"
+    monitoring = config.root / "monitoring" / "prometheus"
+
+    def prepare() -> None:
+        conf.mkdir(parents=True, exist_ok=True)
+        template = string.Template((monitoring / "prometheus.yml").read_text())
+        (conf / "prometheus.yml").write_text(
+            template.substitute(
+                rules_dir=monitoring / "rules",
+                prometheus=config.address("prometheus"),
+                kafka_metrics=config.address("kafka", "metrics_port"),
+                cassandra_metrics=config.address("cassandra", "metrics_port"),
+                namenode_http=config.address("namenode", "http_port"),
+                datanode_http=config.address("datanode", "http_port"),
+                thriftserver_ui=config.address("thriftserver", "ui_port"),
+            )
+        )
+
+    def command() -> tuple[list[str], dict[str, str]]:
+        binary = shutil.which("prometheus")
+        if binary is None:
+            raise FileNotFoundError("prometheus is not installed: run `make setup` first")
+        return [
+            binary,
+            f"--config.file={conf / 'prometheus.yml'}",
+            f"--storage.tsdb.path={config.data_dir / 'prometheus'}",
+            f"--storage.tsdb.retention.time={settings['retention']}",
+            f"--web.listen-address={config.address('prometheus')}",
+            "--web.enable-lifecycle",
+        ], {}
+
+    return Service(
+        name="prometheus",
+        host=config.host("prometheus"),
+        ports={"port": settings["port"]},
+        command=command,
+        health=lambda: health.prometheus_ready(config.address("prometheus")),
+        prepare=prepare,
+        start_timeout=60,
+    )
