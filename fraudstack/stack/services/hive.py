@@ -84,6 +84,7 @@ def thriftserver(config: Config) -> Service:
         ports={k: config.port("thriftserver", k) for k in ("port", "ui_port")},
         command=command,
         health=lambda: health.thrift_select(settings["host"], settings["port"]),
-        depends_on=("namenode", "datanode", "metastore"),
+        # metadata operations only at start: the NameNode suffices, no DataNode needed
+        depends_on=("namenode", "metastore"),
         start_timeout=180,
     )
