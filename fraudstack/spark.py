@@ -27,6 +27,16 @@ def derby_client_jar(config: Config) -> Path:
     return jars[-1]
 
 
+def extra_jars(config: Config) -> list[Path]:
+    """Jars every Spark process loads besides pyspark's own: the Kafka connector."""
+    jars = sorted((config.jars_dir / "spark").glob("*.jar"))
+    if not jars:
+        raise FileNotFoundError(
+            f"no Spark connector jars under {config.jars_dir / 'spark'}: run `make setup` first"
+        )
+    return jars
+
+
 def metastore_url(config: Config) -> str:
     """JDBC URL of the Hive metastore database on the Derby network server."""
     return f"jdbc:derby://{config.address('metastore')}/metastore_db;create=true"
@@ -47,11 +57,14 @@ def spark_conf(config: Config) -> dict[str, str]:
         "spark.driver.host": host,
         "spark.driver.bindAddress": host,
         "spark.driver.extraClassPath": str(derby_client_jar(config)),
+        "spark.jars": ",".join(str(jar) for jar in extra_jars(config)),
         "spark.sql.shuffle.partitions": str(config.raw["spark"]["shuffle_partitions"]),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": f"{config.hdfs_uri}{config.raw['hive']['warehouse_dir']}",
         "spark.hadoop.fs.defaultFS": config.hdfs_uri,
+        # the client decides replication; the default 3 leaves blocks under-replicated
+        "spark.hadoop.dfs.replication": str(config.raw["hive"].get("replication", 1)),
         # every Spark process embeds the metastore client; they share one database
         "spark.hadoop.javax.jdo.option.ConnectionURL": metastore_url(config),
         "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.apache.derby.jdbc.ClientDriver",
