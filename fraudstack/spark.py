@@ -8,6 +8,7 @@ the same HDFS, the same warehouse and the same Hive metastore.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,7 @@ def spark_conf(config: Config) -> dict[str, str]:
         "spark.jars": ",".join(str(jar) for jar in extra_jars(config)),
         "spark.sql.shuffle.partitions": str(config.raw["spark"]["shuffle_partitions"]),
         "spark.sql.session.timeZone": "UTC",
+        "spark.pyspark.python": sys.executable,
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": f"{config.hdfs_uri}{config.raw['hive']['warehouse_dir']}",
         "spark.hadoop.fs.defaultFS": config.hdfs_uri,
@@ -85,6 +87,9 @@ def spark_env(config: Config) -> dict[str, str]:
     return {
         "SPARK_HOME": str(Path(pyspark.__file__).parent),
         "SPARK_LOCAL_IP": str(config.raw["host"]),
+        # Python workers run the project's own interpreter (its packages, its code)
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
     }
 
 

@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from cassandra.cluster import Cluster
+from storage.cassandra_client import cluster as cassandra_cluster
 
 
 def schema_statements(path: Path, keyspace: str, replication_factor: int = 1) -> list[str]:
@@ -25,10 +25,9 @@ def apply_schema(host: str, port: int, statements: list[str], keyspace: str) -> 
     Returns:
         One line per keyspace or table created by this call.
     """
-    cluster = Cluster([host], port=port, connect_timeout=10, protocol_version=5)
+    cluster = cassandra_cluster(host, port, timeout=30)
     try:
         session = cluster.connect()
-        session.default_timeout = 30
 
         def tables() -> set[str]:
             rows = session.execute(

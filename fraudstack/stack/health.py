@@ -59,13 +59,14 @@ def kafka_roundtrip(bootstrap: str, timeout: float = 15.0) -> str:
 def cassandra_roundtrip(host: str, port: int, keyspace: str) -> str:
     """Write a row to ``service_health`` and read it back."""
     from cassandra import DriverException
-    from cassandra.cluster import Cluster, NoHostAvailable
+    from cassandra.cluster import NoHostAvailable
+
+    from storage.cassandra_client import cluster as cassandra_cluster
 
     token = uuid.uuid4()
-    cluster = Cluster([host], port=port, connect_timeout=5, protocol_version=5)
+    cluster = cassandra_cluster(host, port, timeout=5)
     try:
         session = cluster.connect()
-        session.default_timeout = 10
         version = session.execute("SELECT release_version FROM system.local").one()[0]
         session.execute(
             f"INSERT INTO {keyspace}.service_health (probe, checked_at, nonce) "

@@ -114,10 +114,10 @@ def test_kafka_produce_and_consume_keyed_messages(stack: Config) -> None:
 
 
 def test_cassandra_write_and_read_with_prepared_statements(stack: Config) -> None:
-    from cassandra.cluster import Cluster
+    from storage.cassandra_client import cluster as cassandra_cluster
 
     table = f"{stack.keyspace}.it_{uuid.uuid4().hex[:8]}"
-    cluster = Cluster(["127.0.0.1"], port=stack.port("cassandra"), protocol_version=5)
+    cluster = cassandra_cluster("127.0.0.1", stack.port("cassandra"))
     session = cluster.connect()
     try:
         session.execute(

@@ -1,0 +1,90 @@
+"""Write Spark DataFrames to Cassandra from the executors with the Python driver.
+
+No Spark Cassandra Connector is published for Spark 4 (the newest on Maven Central
+is 3.5.x), so each Spark task writes its own partition with ``cassandra-driver``:
+one session per Python worker process (reused across tasks), a prepared INSERT and
+``execute_concurrent_with_args``. Cassandra INSERTs are upserts, so writing the same
+rows twice (a retried task or a replayed micro-batch) leaves one copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
+    from pyspark.sql import DataFrame, Row
+
+_SESSIONS: dict[tuple[str, int], Session] = {}
+
+
+@dataclass(frozen=True)
+class CassandraTarget:
+    """Where and how to write: contact point, table and the columns to fill."""
+
+    host: str
+    port: int
+    keyspace: str
+    table: str
+    columns: tuple[str, ...]
+    ttl_seconds: int | None = None
+    concurrency: int = 64
+
+    def insert_cql(self) -> str:
+        names = ", ".join(self.columns)
+        marks = ", ".join("?" for _ in self.columns)
+        ttl = f" USING TTL {self.ttl_seconds}" if self.ttl_seconds else ""
+        return f"INSERT INTO {self.keyspace}.{self.table} ({names}) VALUES ({marks}){ttl}"
+
+
+def _session(host: str, port: int) -> Session:
+    """One driver session per worker process and contact point."""
+    from storage.cassandra_client import cluster
+
+    key = (host, port)
+    if key not in _SESSIONS:
+        _SESSIONS[key] = cluster(host, port).connect()
+    return _SESSIONS[key]
+
+
+def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
+    """Upsert ``rows`` (values in ``target.columns`` order) and return how many were written.
+
+    Raises:
+        RuntimeError: any statement failed; the message holds the first error.
+    """
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    session = _session(target.host, target.port)
+    prepared = session.prepare(target.insert_cql())
+    results = execute_concurrent_with_args(
+        session, prepared, list(rows), concurrency=target.concurrency, raise_on_first_error=False
+    )
+    failures = [result for success, result in results if not success]
+    if failures:
+        raise RuntimeError(
+            f"{len(failures)} of {len(results)} writes to {target.table} failed: {failures[0]}"
+        )
+    return len(results)
+
+
+def _write_partition(target: CassandraTarget, partition: Iterator[Row]) -> None:
+    write_rows(target, (tuple(row[name] for name in target.columns) for row in partition))
+
+
+def write_dataframe(df: DataFrame, target: CassandraTarget) -> None:
+    """Upsert every row of ``df`` into the target table, each Spark task its own partition.
+
+    Args:
+        df: rows to write; must have every column named in ``target.columns``.
+        target: the table and how to reach it.
+
+    Raises:
+        ValueError: ``df`` lacks a target column.
+    """
+    missing = [name for name in target.columns if name not in df.columns]
+    if missing:
+        raise ValueError(f"cannot write to {target.table}: DataFrame lacks columns {missing}")
+    df.select(*target.columns).foreachPartition(lambda rows: _write_partition(target, rows))
