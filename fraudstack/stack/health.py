@@ -197,6 +197,17 @@ def thrift_select(host: str, port: int) -> str:
     return f"SELECT 1 ok; {len(databases)} database(s)"
 
 
+def metrics_served(address: str, metric: str) -> str:
+    """The exporter at ``address`` serves Prometheus text that includes ``metric``."""
+    try:
+        response = requests.get(f"http://{address}/metrics", timeout=10)
+    except requests.RequestException as exc:
+        raise Unhealthy(f"no answer from {address}/metrics: {exc}") from exc
+    if response.status_code != 200 or f"\n{metric}" not in response.text:
+        raise Unhealthy(f"{address}/metrics answered {response.status_code} without {metric}")
+    return f"serving {metric}"
+
+
 def prometheus_ready(address: str) -> str:
     """Prometheus is ready and reports how many scrape targets are up."""
     try:

@@ -155,6 +155,8 @@ def test_prometheus_scrapes_every_target_of_the_stack(stack: Config) -> None:
         "hdfs",
         "thriftserver",
         "thriftserver-executors",
+        "node",
+        "processes",
     }
     deadline = time.monotonic() + 60
     while True:
@@ -179,3 +181,41 @@ def test_prometheus_scrapes_every_target_of_the_stack(stack: Config) -> None:
     ):
         series = requests.get(f"{base}/api/v1/query", params={"query": query}, timeout=5).json()
         assert series["data"]["result"], f"no series for {query}"
+
+
+def test_prometheus_has_memory_and_cpu_per_service(stack: Config) -> None:
+    base = f"http://{stack.address('prometheus')}"
+    services = {
+        "kafka",
+        "cassandra",
+        "namenode",
+        "datanode",
+        "metastore",
+        "thriftserver",
+        "prometheus",
+    }
+    deadline = time.monotonic() + 60
+    while True:
+        seen = {
+            (r["metric"]["__name__"], r["metric"]["groupname"])
+            for query in (
+                "fraudstack:service_resident_memory_bytes > 0",
+                "fraudstack:service_cpu_cores:rate1m >= 0",
+            )
+            for r in requests.get(
+                f"{base}/api/v1/query", params={"query": query}, timeout=5
+            ).json()["data"]["result"]
+        }
+        missing = {
+            (metric, name)
+            for metric in (
+                "fraudstack:service_resident_memory_bytes",
+                "fraudstack:service_cpu_cores:rate1m",
+            )
+            for name in services
+        } - seen
+        if not missing:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"per-service series missing after 60s: {sorted(missing)}")
+        time.sleep(2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fraudstack.config import Config
 from fraudstack.stack.services.base import Service, render
 from fraudstack.stack.services.cassandra import cassandra
+from fraudstack.stack.services.exporters import node_exporter, process_exporter
 from fraudstack.stack.services.hdfs import datanode, namenode
 from fraudstack.stack.services.hive import metastore, thriftserver
 from fraudstack.stack.services.kafka import kafka
@@ -21,5 +22,15 @@ __all__ = ["Service", "render", "stack_services"]
 
 def stack_services(config: Config) -> dict[str, Service]:
     """Every service of the local stack, in start order (``down`` goes in reverse)."""
-    builders = (kafka, cassandra, namenode, datanode, metastore, thriftserver, prometheus)
+    builders = (
+        kafka,
+        cassandra,
+        namenode,
+        datanode,
+        metastore,
+        thriftserver,
+        node_exporter,
+        process_exporter,
+        prometheus,
+    )
     return {service.name: service for service in (build(config) for build in builders)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import string
 import subprocess
 from collections.abc import Callable
@@ -46,6 +47,14 @@ def java() -> str:
     """The java executable: $JAVA_HOME/bin/java if set, else the one on PATH."""
     home = os.environ.get("JAVA_HOME")
     return str(Path(home) / "bin" / "java") if home else "java"
+
+
+def installed(program: str) -> str:
+    """Absolute path of a program from the Debian packages that setup installs."""
+    path = shutil.which(program)
+    if path is None:
+        raise FileNotFoundError(f"{program} is not installed: run `make setup` first")
+    return path
 
 
 def jvm_flags(name: str, heap: str) -> list[str]:

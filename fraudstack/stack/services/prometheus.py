@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import string
 
 from fraudstack.config import Config
 from fraudstack.stack import health
-from fraudstack.stack.services.base import Service
+from fraudstack.stack.services.base import Service, installed
 
 
 def prometheus(config: Config) -> Service:
@@ -27,15 +26,14 @@ def prometheus(config: Config) -> Service:
                 namenode_http=config.address("namenode", "http_port"),
                 datanode_http=config.address("datanode", "http_port"),
                 thriftserver_ui=config.address("thriftserver", "ui_port"),
+                node_exporter=config.address("node_exporter"),
+                process_exporter=config.address("process_exporter"),
             )
         )
 
     def command() -> tuple[list[str], dict[str, str]]:
-        binary = shutil.which("prometheus")
-        if binary is None:
-            raise FileNotFoundError("prometheus is not installed: run `make setup` first")
         return [
-            binary,
+            installed("prometheus"),
             f"--config.file={conf / 'prometheus.yml'}",
             f"--storage.tsdb.path={config.data_dir / 'prometheus'}",
             f"--storage.tsdb.retention.time={settings['retention']}",
