@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything fraudstack needs on a fresh Debian machine; fast when nothing changed.
-#   1. Debian packages: Java 17, Maven, Prometheus (+ promtool), node and process exporters
+#   1. Debian packages: Java 17, Maven, Prometheus (+ promtool), node and process exporters,
+#      Alertmanager
 #   2. a virtualenv with the project and its Python dependencies
 #   3. the JVM services' jars from Maven Central (stack/maven)
 # Everything lands under $FRAUDSTACK_HOME (default: .fraudstack/, git-ignored).
@@ -22,6 +23,7 @@ command -v mvn >/dev/null || missing+=(maven)
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
 command -v prometheus-process-exporter >/dev/null || missing+=(prometheus-process-exporter)
+command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v ss >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"

@@ -197,6 +197,17 @@ def thrift_select(host: str, port: int) -> str:
     return f"SELECT 1 ok; {len(databases)} database(s)"
 
 
+def http_ok(url: str, what: str) -> str:
+    """``url`` answers 200 (a readiness endpoint)."""
+    try:
+        response = requests.get(url, timeout=5)
+    except requests.RequestException as exc:
+        raise Unhealthy(f"{what} did not answer: {exc}") from exc
+    if response.status_code != 200:
+        raise Unhealthy(f"{what} answered {response.status_code}: {response.text[:100]}")
+    return f"{what} ready"
+
+
 def metrics_served(address: str, metric: str) -> str:
     """The exporter at ``address`` serves Prometheus text that includes ``metric``."""
     try:

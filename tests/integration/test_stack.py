@@ -157,6 +157,7 @@ def test_prometheus_scrapes_every_target_of_the_stack(stack: Config) -> None:
         "thriftserver-executors",
         "node",
         "processes",
+        "alertmanager",
     }
     deadline = time.monotonic() + 60
     while True:

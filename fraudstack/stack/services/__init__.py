@@ -9,6 +9,7 @@ Debian. Config files are templates under ``stack/conf/<service>`` (Prometheus:
 from __future__ import annotations
 
 from fraudstack.config import Config
+from fraudstack.stack.services.alertmanager import alertmanager
 from fraudstack.stack.services.base import Service, render
 from fraudstack.stack.services.cassandra import cassandra
 from fraudstack.stack.services.exporters import node_exporter, process_exporter
@@ -31,6 +32,7 @@ def stack_services(config: Config) -> dict[str, Service]:
         thriftserver,
         node_exporter,
         process_exporter,
+        alertmanager,
         prometheus,
     )
     return {service.name: service for service in (build(config) for build in builders)}

@@ -28,6 +28,7 @@ def prometheus(config: Config) -> Service:
                 thriftserver_ui=config.address("thriftserver", "ui_port"),
                 node_exporter=config.address("node_exporter"),
                 process_exporter=config.address("process_exporter"),
+                alertmanager=config.address("alertmanager"),
             )
         )
 
