@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import requests
 import yaml
@@ -24,11 +26,14 @@ def reload_alertmanager(stack: Config, settings: dict) -> None:
 def test_stopping_a_service_fires_service_down_to_webhook_and_email(
     stack: Config, webhook: Webhook, mailbox: Mailbox
 ) -> None:
+    # a receiver of its own: Alertmanager's notification log is kept per receiver, and
+    # an identical alert already notified to "ops" would not be sent again for hours
+    receiver = f"test-{uuid.uuid4().hex[:8]}"
     settings = alertmanager_config(stack)
-    settings["route"].update(group_wait="1s", group_interval="5s")
+    settings["route"].update(receiver=receiver, group_wait="1s", group_interval="5s")
     settings["receivers"] = [
         {
-            "name": "ops",
+            "name": receiver,
             "webhook_configs": [{"url": webhook.url, "send_resolved": True}],
             "email_configs": [
                 {
