@@ -136,6 +136,47 @@ def logs(
 
 
 @app.command()
+def generate(
+    days: Annotated[int, typer.Option(help="Days of history to generate.")] = 1,
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: DAYS ago).")
+    ] = None,
+    to: Annotated[
+        str, typer.Option(help="kafka, or a Parquet folder (local or hdfs://...).")
+    ] = "kafka",
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
+    customers: Annotated[int, typer.Option(help="Customers in the marketplace.")] = 5_000,
+    per_day: Annotated[int, typer.Option(help="Transactions per day.")] = 20_000,
+) -> None:
+    """Generate a labelled marketplace history into Kafka or Parquet (truth kept aside)."""
+    import datetime as dt
+
+    from fraudstack.simulator.run import to_kafka, to_parquet, wire_history
+    from fraudstack.simulator.settings import SimulatorSettings
+
+    config = load_config()
+    first = (
+        dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC)
+        if start
+        else dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    )
+    settings = SimulatorSettings(seed=seed, customers=customers, transactions_per_day=per_day)
+    truth = config.data_dir / "simulator" / f"truth-seed{seed}-{first:%Y%m%d}-{days}d.parquet"
+    records = wire_history(config, settings, first, days)
+    begun = time.monotonic()
+    with console.status(f"Generating {days} day(s) into {to}…"):
+        counts = (
+            to_kafka(config, records, truth)
+            if to == "kafka"
+            else to_parquet(config, records, to, truth)
+        )
+    elapsed = time.monotonic() - begun
+    for outcome, count in sorted(counts.items()):
+        console.print(f"{outcome:<28} {count:>10,}")
+    console.print(f"{sum(counts.values()):,} records in {elapsed:.1f}s; ground truth in {truth}")
+
+
+@app.command()
 def reset(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:

@@ -1,0 +1,190 @@
+"""Event contracts: the one definition of every event that enters fraudstack.
+
+Events travel as JSON objects, one per Kafka message, with a ``schema_version``.
+:func:`validate` is the single validation used by the producer, the speed layer
+and the batch layer; it returns the reason a record is invalid, or None.
+
+Sensitive fields never travel in clear: the producer replaces the card number,
+the email address and the IP address with keyed hashes (:mod:`fraudstack.pii`)
+in ``card_token``, ``email_token`` and ``ip_token``. Ground truth (is it fraud,
+which scenario) is not part of a transaction: it arrives later as a chargeback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pyspark.sql import types as T
+
+SCHEMA_VERSION = 1
+MAX_AMOUNT = 1_000_000.0
+
+CURRENCIES = frozenset({"USD", "EUR", "GBP", "CAD", "AUD", "JPY", "BRL", "INR", "MXN", "SGD"})
+PAYMENT_METHODS = frozenset({"card", "wallet", "bank_transfer", "bnpl"})
+CHANNELS = frozenset({"web", "mobile_app", "marketplace_api"})
+CATEGORIES = frozenset(
+    {
+        "electronics", "fashion", "grocery", "home", "beauty", "sports",
+        "toys", "books", "digital_goods", "travel", "jewelry",
+    }
+)  # fmt: skip
+CHARGEBACK_REASONS = frozenset(
+    {
+        "fraud_card_not_present", "fraud_account_takeover", "fraud_merchant_compromise",
+        "merchandise_not_received", "not_as_described", "duplicate_charge",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an event: JSON type, whether it may be null, allowed values or range."""
+
+    name: str
+    kind: str  # str | int | float | time
+    required: bool = True
+    allowed: frozenset[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    sensitive: bool = False  # a keyed-hash token of a personal value
+    doc: str = ""
+
+
+TRANSACTION_FIELDS: tuple[Field, ...] = (
+    Field("schema_version", "int", doc="contract version, 1"),
+    Field("transaction_id", "str", doc="unique id; the deduplication key"),
+    Field("event_time", "time", doc="when the payment was attempted (ISO-8601, UTC)"),
+    Field("customer_id", "str", doc="the buyer's account; the Kafka key"),
+    Field("merchant_id", "str", doc="the seller"),
+    Field("amount", "float", minimum=0.01, maximum=MAX_AMOUNT, doc="in `currency`"),
+    Field("currency", "str", allowed=CURRENCIES, doc="ISO 4217"),
+    Field("payment_method", "str", allowed=PAYMENT_METHODS),
+    Field("card_token", "str", required=False, sensitive=True, doc="keyed hash of the card number"),
+    Field("email_token", "str", required=False, sensitive=True, doc="keyed hash of the email"),
+    Field("ip_token", "str", required=False, sensitive=True, doc="keyed hash of the IP address"),
+    Field("device_id", "str", required=False, doc="device fingerprint"),
+    Field("category", "str", required=False, allowed=CATEGORIES, doc="product category"),
+    Field("quantity", "int", required=False, minimum=1, maximum=10_000),
+    Field("channel", "str", required=False, allowed=CHANNELS),
+    Field("country", "str", required=False, doc="ISO 3166 alpha-2 of the IP's location"),
+    Field("lat", "float", required=False, minimum=-90, maximum=90, doc="IP geolocation"),
+    Field("lon", "float", required=False, minimum=-180, maximum=180, doc="IP geolocation"),
+    Field("account_age_days", "int", required=False, minimum=0, doc="customer account age"),
+)
+
+CHARGEBACK_FIELDS: tuple[Field, ...] = (
+    Field("schema_version", "int"),
+    Field("chargeback_id", "str"),
+    Field("transaction_id", "str", doc="the disputed transaction"),
+    Field("customer_id", "str"),
+    Field("merchant_id", "str"),
+    Field("event_time", "time", doc="when the chargeback was filed (days after the payment)"),
+    Field("transaction_time", "time", doc="event_time of the disputed transaction"),
+    Field("amount", "float", minimum=0.01, maximum=MAX_AMOUNT),
+    Field("currency", "str", allowed=CURRENCIES),
+    Field("reason", "str", allowed=CHARGEBACK_REASONS),
+    Field("is_fraud", "bool", doc="false for a dispute that is not fraud (a false chargeback)"),
+)
+
+CONTRACTS: dict[str, tuple[Field, ...]] = {
+    "transaction": TRANSACTION_FIELDS,
+    "chargeback": CHARGEBACK_FIELDS,
+    # order_status and inventory join here with the order-tracking issue
+}
+
+_SPARK_TYPES: dict[str, T.DataType] = {
+    "str": T.StringType(),
+    "int": T.IntegerType(),
+    "float": T.DoubleType(),
+    "time": T.TimestampType(),
+    "bool": T.BooleanType(),
+}
+
+
+def spark_schema(event_type: str) -> T.StructType:
+    """The explicit Spark schema of an event (timestamps parsed from ISO-8601)."""
+    return T.StructType(
+        [
+            T.StructField(f.name, _SPARK_TYPES[f.kind], nullable=not f.required)
+            for f in CONTRACTS[event_type]
+        ]
+    )
+
+
+TRANSACTION_SCHEMA = spark_schema("transaction")
+CHARGEBACK_SCHEMA = spark_schema("chargeback")
+
+
+def format_time(moment: dt.datetime) -> str:
+    """ISO-8601 in UTC with milliseconds and a Z, the only time format on the wire."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(text: str) -> dt.datetime:
+    """Parse a wire timestamp; it must carry a timezone."""
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("timestamp without a timezone")
+    return moment
+
+
+def _check(field: Field, value: Any) -> str | None:
+    """Why ``value`` does not fit ``field``, or None."""
+    if value is None:
+        return f"missing required field {field.name}" if field.required else None
+    if field.kind == "time":
+        if not isinstance(value, str):
+            return f"{field.name}: expected an ISO-8601 string, got {type(value).__name__}"
+        try:
+            parse_time(value)
+        except ValueError as exc:
+            return f"{field.name}: not a timestamp ({exc})"
+        return None
+    expected: tuple[type, ...] = {
+        "str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
+    }[field.kind]  # fmt: skip
+    if not isinstance(value, expected) or (field.kind != "bool" and isinstance(value, bool)):
+        return f"{field.name}: expected {field.kind}, got {type(value).__name__}"
+    value = cast(Any, value)
+    if field.kind == "str" and not value.strip():
+        return f"{field.name}: empty string"
+    if field.allowed is not None and value not in field.allowed:
+        return f"{field.name}: unknown value {value!r}"
+    if field.minimum is not None and value < field.minimum:
+        return f"{field.name}: {value} below minimum {field.minimum:g}"
+    if field.maximum is not None and value > field.maximum:
+        return f"{field.name}: {value} above maximum {field.maximum:g}"
+    return None
+
+
+def validate(record: bytes | str | dict[str, Any], event_type: str = "transaction") -> str | None:
+    """Check one record against its contract.
+
+    Args:
+        record: the raw Kafka value (bytes or str, parsed as JSON) or a parsed object.
+        event_type: ``transaction`` or ``chargeback``.
+
+    Returns:
+        None when valid, else the first reason it is not.
+    """
+    if isinstance(record, bytes | str):
+        try:
+            record = json.loads(record)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return f"malformed JSON: {exc}"
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    if record.get("schema_version") != SCHEMA_VERSION:
+        return f"unsupported schema_version {record.get('schema_version')!r}"
+    fields = CONTRACTS[event_type]
+    unknown = sorted(set(record) - {f.name for f in fields})
+    if unknown:
+        return f"unknown field(s) {unknown}"
+    for field in fields:
+        reason = _check(field, record.get(field.name))
+        if reason:
+            return reason
+    return None

@@ -1,0 +1,53 @@
+"""Keyed hashing of personal data (card number, email, IP) before it leaves the producer.
+
+A token is ``HMAC-SHA256(key, kind + ":" + normalised value)``, truncated to 32 hex
+characters: the same card always yields the same token (so velocity per card and
+device rings still work), but without the key a token cannot be linked back to the
+card, not even by hashing every possible card number.
+
+The key comes from ``FRAUDSTACK_PII_KEY`` (hex or any string), or else from
+``<home>/secrets/pii.key``, created once with 32 random bytes and mode 600. Keep it
+out of git; rotating it changes every token (profiles restart from scratch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+ENV_KEY = "FRAUDSTACK_PII_KEY"
+
+
+def load_key(home: Path) -> bytes:
+    """The tokenisation key: from the environment, else the home's key file (created once)."""
+    from_env = os.environ.get(ENV_KEY)
+    if from_env:
+        return from_env.encode()
+    path = home / "secrets" / "pii.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+class Tokeniser:
+    """Turns personal values into stable, keyed tokens."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the PII key must be at least 16 bytes")
+        self._key = key
+
+    def token(self, kind: str, value: str | None) -> str | None:
+        """Token for ``value`` of the given kind (``card``, ``email``, ``ip``); None stays None."""
+        if value is None:
+            return None
+        normalised = "".join(value.split()).lower()
+        digest = hmac.new(self._key, f"{kind}:{normalised}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""A labelled e-commerce marketplace: customers, merchants, fraud scenarios, chargebacks."""

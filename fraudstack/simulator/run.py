@@ -1,0 +1,120 @@
+"""Run the simulator: history into Kafka or into Parquet, with the ground truth beside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fraudstack.config import Config
+from fraudstack.events import validate
+from fraudstack.pii import Tokeniser, load_key
+from fraudstack.simulator.faults import WireRecord, on_the_wire
+from fraudstack.simulator.generator import Marketplace, midnight
+from fraudstack.simulator.settings import SimulatorSettings
+
+BATCH = 50_000
+
+
+def wire_history(
+    config: Config, settings: SimulatorSettings, start: dt.datetime, days: int
+) -> Iterator[WireRecord]:
+    """The simulated history as it would travel on Kafka (faults included)."""
+    tokens = Tokeniser(load_key(config.home))
+    market = Marketplace(settings, tokens, midnight(start))
+    return on_the_wire(market.history(start, days), settings.faults, settings.seed)
+
+
+def truth_row(record: WireRecord) -> dict[str, Any]:
+    event = record.event
+    return {
+        "transaction_id": event.record["transaction_id"],
+        "event_time": event.record["event_time"],
+        "is_fraud": event.is_fraud,
+        "scenario": event.scenario,
+        "fault": record.fault,
+    }
+
+
+def write_truth(rows: list[dict[str, Any]], path: Path) -> None:
+    """The simulator's labels (never sent to the speed layer), as Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def to_kafka(config: Config, records: Iterator[WireRecord], truth_path: Path) -> Counter[str]:
+    """Send every record through the validating producer; returns counts by outcome."""
+    from storage.kafka_producer import EventProducer
+
+    producer = EventProducer(config.kafka_bootstrap)
+    counts: Counter[str] = Counter()
+    truth: list[dict[str, Any]] = []
+    try:
+        for record in records:
+            rejected = producer.send(record.topic, record.key, record.value)
+            counts[f"{record.topic}:{'dead_letter' if rejected else 'sent'}"] += 1
+            if record.event.kind == "transaction" and record.fault != "duplicate":
+                truth.append(truth_row(record))
+        producer.flush()
+    finally:
+        producer.close()
+    write_truth(truth, truth_path)
+    return counts
+
+
+def to_parquet(
+    config: Config, records: Iterator[WireRecord], output: str, truth_path: Path
+) -> Counter[str]:
+    """Write valid transactions and chargebacks as date-partitioned Parquet (local or hdfs://).
+
+    Rejected records are counted and kept with their reason in ``<output>/rejected``.
+    """
+    from storage.master_dataset import upload_to_hdfs, write_partitioned
+
+    counts: Counter[str] = Counter()
+    truth: list[dict[str, Any]] = []
+    remote = output.startswith("hdfs://")
+    local_root = Path(tempfile.mkdtemp(prefix="fraudstack-history-")) if remote else Path(output)
+    pending: dict[str, list[dict[str, Any]]] = {"transaction": [], "chargeback": []}
+    rejected: list[str] = []
+    files: list[Path] = []
+
+    def flush() -> None:
+        for event_type, rows in pending.items():
+            if rows:
+                files.extend(write_partitioned(rows, event_type, local_root / f"{event_type}s"))
+                rows.clear()
+
+    for record in records:
+        event_type = record.event.kind
+        reason = validate(record.value, event_type)
+        if reason:
+            rejected.append(
+                json.dumps({"reason": reason, "raw": record.value.decode(errors="replace")})
+            )
+            counts[f"{event_type}:rejected"] += 1
+        else:
+            pending[event_type].append(json.loads(record.value))
+            counts[f"{event_type}:written"] += 1
+        if event_type == "transaction" and record.fault != "duplicate":
+            truth.append(truth_row(record))
+        if sum(len(rows) for rows in pending.values()) >= BATCH:
+            flush()
+    flush()
+    if rejected:
+        (local_root / "rejected").mkdir(parents=True, exist_ok=True)
+        reject_file = local_root / "rejected" / f"rejected-{len(files)}.jsonl"
+        reject_file.write_text("\n".join(rejected) + "\n")
+        files.append(reject_file)
+    if remote:
+        hdfs_root = "/" + output.removeprefix("hdfs://").split("/", 1)[1]
+        upload_to_hdfs(files, local_root, config.address("namenode", "http_port"), hdfs_root)
+    write_truth(truth, truth_path)
+    return counts
