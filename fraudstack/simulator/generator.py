@@ -43,6 +43,7 @@ class Marketplace:
         self.rng = random.Random(settings.seed)
         self.population = Population.build(self.rng, settings.customers, settings.merchants, start)
         self._pending: list[tuple[dt.datetime, int, SimEvent]] = []  # chargebacks not yet due
+        self._carry: list[SimEvent] = []  # sales of episodes that ran past midnight
         self._sequence = 0
 
     def _legit(self, ctx: DayContext, when: dt.datetime) -> SimEvent:
@@ -107,13 +108,18 @@ class Marketplace:
         sales = sorted(legit + fraud, key=lambda event: event.time)
         self._schedule_chargebacks(sales)
         end = day_start + dt.timedelta(days=1)
+        # an episode that starts before midnight may run past it: hold those for tomorrow
+        ready = self._carry + [sale for sale in sales if sale.time < end]
+        self._carry = [sale for sale in sales if sale.time >= end]
         due = []
         while self._pending and self._pending[0][0] < end:
             due.append(heapq.heappop(self._pending)[2])
-        return sorted(sales + due, key=lambda event: event.time)
+        return sorted(ready + due, key=lambda event: event.time)
 
     def history(self, start: dt.datetime, days: int) -> Iterator[SimEvent]:
         """Every event of ``days`` whole days from ``start``'s midnight, in time order."""
         first = midnight(start)
         for offset in range(days):
             yield from self.day(first + dt.timedelta(days=offset))
+        yield from sorted(self._carry, key=lambda event: event.time)  # the last episodes' tails
+        self._carry = []

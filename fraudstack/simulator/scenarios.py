@@ -170,9 +170,10 @@ def shared_ring(ctx: DayContext, count: int) -> list[SimEvent]:
         rng = ctx.rng
         device, ip = f"d-{rng.getrandbits(48):012x}", random_ip(rng)
         city, start, events = rng.randrange(len(CITIES)), ctx.moment(), []
-        for _ in range(rng.randint(3, 6)):
-            member = ctx.fake_account(rng.uniform(1, 30))
-            for _ in range(rng.randint(1, 3)):
+        members = [ctx.fake_account(rng.uniform(1, 30)) for _ in range(rng.randint(3, 6))]
+        # every member buys in each round, so a ring cut short still has several members
+        for _ in range(rng.randint(1, 3)):
+            for member in members:
                 when = start + dt.timedelta(minutes=rng.uniform(0, 180))
                 category = rng.choice(("electronics", "fashion", "digital_goods", "home"))
                 merchant = ctx.population.merchant_for(rng, category)

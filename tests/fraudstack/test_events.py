@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fraudstack.events import CONTRACTS, TRANSACTION_SCHEMA, validate
+
+GOOD = {
+    "schema_version": 1,
+    "transaction_id": "tx-1",
+    "event_time": "2026-11-01T10:00:00.000Z",
+    "customer_id": "c-1",
+    "merchant_id": "m-1",
+    "amount": 12.5,
+    "currency": "EUR",
+    "payment_method": "card",
+    "card_token": "ab" * 16,
+    "email_token": None,
+    "ip_token": None,
+    "device_id": None,
+    "category": "books",
+    "quantity": 1,
+    "channel": "web",
+    "country": "DE",
+    "lat": 52.5,
+    "lon": 13.4,
+    "account_age_days": 10,
+}
+
+
+def test_a_good_transaction_is_valid_as_object_text_and_bytes() -> None:
+    assert validate(GOOD) is None
+    assert validate(json.dumps(GOOD)) is None
+    assert validate(json.dumps(GOOD).encode()) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"amount": "12.5"}, "amount: expected float, got str"),
+        ({"amount": True}, "amount: expected float, got bool"),
+        ({"amount": -1}, "amount: -1 below minimum 0.01"),
+        ({"amount": None}, "missing required field amount"),
+        ({"currency": "XXX"}, "currency: unknown value 'XXX'"),
+        ({"event_time": "yesterday"}, "event_time: not a timestamp"),
+        (
+            {"event_time": "2026-11-01T10:00:00"},
+            "event_time: not a timestamp (timestamp without a timezone)",
+        ),
+        ({"customer_id": " "}, "customer_id: empty string"),
+        ({"schema_version": 2}, "unsupported schema_version 2"),
+        ({"card_number": "4111111111111111"}, "unknown field(s) ['card_number']"),
+        ({"quantity": 0}, "quantity: 0 below minimum 1"),
+    ],
+)
+def test_each_invalid_record_says_why(change: dict, reason: str) -> None:
+    assert (validate({**GOOD, **change}) or "").startswith(reason)
+
+
+def test_malformed_payloads_are_rejected_with_a_reason() -> None:
+    assert (validate(b'{"schema_version": 1, "amount": ') or "").startswith("malformed JSON")
+    assert validate(b"\xff\xfe") is not None
+    assert validate("[1, 2]") == "expected a JSON object, got list"
+
+
+def test_nullable_fields_may_be_missing_but_required_ones_may_not() -> None:
+    optional = {f.name for f in CONTRACTS["transaction"] if not f.required}
+    assert validate({k: v for k, v in GOOD.items() if k not in optional}) is None
+    assert (
+        validate({k: v for k, v in GOOD.items() if k != "merchant_id"})
+        == "missing required field merchant_id"
+    )
+
+
+def test_the_spark_schema_follows_the_contract() -> None:
+    assert TRANSACTION_SCHEMA.names == [f.name for f in CONTRACTS["transaction"]]
+    assert not TRANSACTION_SCHEMA["amount"].nullable
+    assert TRANSACTION_SCHEMA["device_id"].nullable
+    assert TRANSACTION_SCHEMA["event_time"].dataType.typeName() == "timestamp"

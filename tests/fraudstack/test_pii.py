@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from fraudstack.pii import ENV_KEY, Tokeniser, load_key
+
+
+def test_tokens_are_stable_keyed_and_normalised() -> None:
+    one, other = Tokeniser(b"k" * 32), Tokeniser(b"j" * 32)
+    card = "4111 1111 1111 1111"
+    assert one.token("card", card) == one.token("card", "4111111111111111")
+    assert one.token("card", card) != other.token("card", card)
+    assert one.token("card", card) != one.token("email", card)
+    assert one.token("email", "A@Example.com") == one.token("email", "a@example.com")
+    assert "4111" not in (one.token("card", card) or "")
+    assert one.token("ip", None) is None
+
+
+def test_a_key_file_is_created_once_and_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    key = load_key(tmp_path)
+    assert len(key) == 64
+    assert load_key(tmp_path) == key
+    assert stat.S_IMODE((tmp_path / "secrets" / "pii.key").stat().st_mode) == 0o600
+    monkeypatch.setenv(ENV_KEY, "x" * 20)
+    assert load_key(tmp_path) == b"x" * 20
+
+
+def test_a_short_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        Tokeniser(b"short")
