@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from fraudstack.config import Config
+from fraudstack.events import TRANSACTION_SCHEMA
 from fraudstack.simulator.run import to_parquet, wire_history
 from fraudstack.simulator.settings import SimulatorSettings
 
@@ -30,9 +31,8 @@ def test_history_to_local_parquet_is_partitioned_by_date_with_truth(
     assert dates[:3] == ["event_date=2026-09-01", "event_date=2026-09-02", "event_date=2026-09-03"]
     table = pq.read_table(tmp_path / "out" / "transactions")
     assert table.num_rows == counts["transaction:written"]
-    assert counts["transaction:rejected"] == len(
-        (tmp_path / "out" / "rejected").glob("*.jsonl").__next__().read_text().splitlines()
-    )
+    [rejected] = (tmp_path / "out" / "rejected").glob("*.jsonl")
+    assert counts["transaction:rejected"] == len(rejected.read_text().splitlines())
     truth = pq.read_table(tmp_path / "t.parquet").to_pylist()
     assert {"transaction_id", "is_fraud", "scenario", "fault"} <= set(truth[0])
     assert "is_fraud" not in table.column_names, "labels stay out of the transactions"
@@ -40,7 +40,8 @@ def test_history_to_local_parquet_is_partitioned_by_date_with_truth(
 
 
 @pytest.mark.integration
-def test_history_lands_in_the_hdfs_master_dataset(stack: Config, tmp_path: Path) -> None:
+@pytest.mark.spark
+def test_history_lands_in_the_hdfs_master_dataset(spark, stack: Config, tmp_path: Path) -> None:
     root = f"/tmp/it-master-{dt.datetime.now().strftime('%H%M%S%f')}"
     counts = to_parquet(stack, wire_history(stack, SETTINGS, START, 2), f"hdfs://{stack.address('namenode')}{root}",
                         tmp_path / "truth.parquet")  # fmt: skip
@@ -54,3 +55,6 @@ def test_history_lands_in_the_hdfs_master_dataset(stack: Config, tmp_path: Path)
         "event_date=2026-09-02",
     }
     assert counts["transaction:written"] > 1_000
+    master_df = spark.read.parquet(f"{stack.hdfs_uri}{root}/transactions")
+    assert master_df.count() == counts["transaction:written"]
+    assert set(TRANSACTION_SCHEMA.names) <= set(master_df.columns)
