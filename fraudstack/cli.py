@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -147,14 +148,35 @@ def generate(
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
     customers: Annotated[int, typer.Option(help="Customers in the marketplace.")] = 5_000,
     per_day: Annotated[int, typer.Option(help="Transactions per day.")] = 20_000,
+    rate: Annotated[int, typer.Option(help="Live mode: transactions a second, now.")] = 0,
+    duration: Annotated[float, typer.Option(help="Live mode: seconds to run.")] = 60.0,
 ) -> None:
-    """Generate a labelled marketplace history into Kafka or Parquet (truth kept aside)."""
+    """Generate a labelled marketplace into Kafka or Parquet (truth kept aside).
+
+    History mode (default): DAYS of past days, as fast as possible. Live mode
+    (--rate N): N transactions a second into Kafka for --duration seconds.
+    """
     import datetime as dt
 
-    from fraudstack.simulator.run import to_kafka, to_parquet, wire_history
+    from fraudstack.simulator.run import live, to_kafka, to_parquet, wire_history
     from fraudstack.simulator.settings import SimulatorSettings
 
     config = load_config()
+    if rate > 0:
+        settings = SimulatorSettings(seed=seed, customers=customers, transactions_per_day=rate)
+        truth = (
+            config.data_dir
+            / "simulator"
+            / f"truth-live-seed{seed}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.parquet"
+        )
+        begun = time.monotonic()
+        with console.status(f"Sending {rate}/s for {duration:.0f}s…"):
+            counts = live(config, settings, rate, duration, truth)
+        elapsed = time.monotonic() - begun
+        for outcome, count in sorted(counts.items()):
+            console.print(f"{outcome:<28} {count:>10,}")
+        console.print(f"{sum(counts.values()) / elapsed:,.0f} records/s; ground truth in {truth}")
+        return
     first = (
         dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC)
         if start
@@ -174,6 +196,30 @@ def generate(
     for outcome, count in sorted(counts.items()):
         console.print(f"{outcome:<28} {count:>10,}")
     console.print(f"{sum(counts.values()):,} records in {elapsed:.1f}s; ground truth in {truth}")
+
+
+@app.command()
+def replay(
+    path: Annotated[
+        Path, typer.Argument(help="CSV or Parquet of transactions (README lists the columns).")
+    ],
+    speedup: Annotated[
+        float, typer.Option(help="Event-time speed-up; 0 sends as fast as possible.")
+    ] = 0.0,
+) -> None:
+    """Publish your own transactions into Kafka (PII tokenised, invalid rows dead-lettered)."""
+    from fraudstack.pii import Tokeniser, load_key
+    from fraudstack.replay import replay as run_replay
+
+    config = load_config()
+    if not path.exists():
+        console.print(f"[red]no such file: {path}[/red]")
+        raise typer.Exit(2)
+    counts = run_replay(path, config.kafka_bootstrap, Tokeniser(load_key(config.home)), speedup)
+    console.print(
+        f"sent {counts['sent']:,}, dead-lettered {counts['dead_letter']:,}"
+        " (reasons on the dead_letter topic)"
+    )
 
 
 @app.command()

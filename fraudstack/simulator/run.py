@@ -118,3 +118,49 @@ def to_parquet(
         upload_to_hdfs(files, local_root, config.address("namenode", "http_port"), hdfs_root)
     write_truth(truth, truth_path)
     return counts
+
+
+def live(
+    config: Config, settings: SimulatorSettings, rate: int, duration: float, truth_path: Path
+) -> Counter[str]:
+    """Send ``rate`` transactions a second for ``duration`` seconds, stamped with the send time.
+
+    Each second's batch is one small simulated "day" of the marketplace (fraud episodes
+    included, in their order) whose events are stamped with the wall clock as they go.
+    Chargebacks arrive days after a sale, so a live run emits none.
+    """
+    import time
+
+    from fraudstack.events import format_time
+    from storage.kafka_producer import EventProducer
+
+    tokens = Tokeniser(load_key(config.home))
+    market = Marketplace(settings, tokens, midnight(dt.datetime.now(dt.UTC)))
+    producer = EventProducer(config.kafka_bootstrap)
+    counts: Counter[str] = Counter()
+    truth: list[dict[str, Any]] = []
+    started = time.monotonic()
+    tick = 0
+    try:
+        while time.monotonic() - started < duration:
+            sales = [
+                e
+                for e in market.day(midnight(dt.datetime.now(dt.UTC)), rate)
+                if e.kind == "transaction"
+            ]
+            for event in sales:
+                event.record["event_time"] = format_time(dt.datetime.now(dt.UTC))
+            for record in on_the_wire(iter(sales), settings.faults, settings.seed + tick):
+                rejected = producer.send(record.topic, record.key, record.value)
+                counts[f"{record.topic}:{'dead_letter' if rejected else 'sent'}"] += 1
+                if record.fault != "duplicate":
+                    truth.append(truth_row(record))
+            tick += 1
+            pause = started + tick - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        producer.flush()
+    finally:
+        producer.close()
+    write_truth(truth, truth_path)
+    return counts
