@@ -77,11 +77,21 @@ def test_replaying_a_csv_tokenises_pii_and_dead_letters_bad_rows(
 def test_replaying_parquet_keeps_event_times(stack: Config, tmp_path: Path) -> None:
     path = tmp_path / "mine.parquet"
     when = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+    base = {
+        "customer_id": "c-p",
+        "merchant_id": "m-1",
+        "currency": "USD",
+        "payment_method": "wallet",
+    }
     rows = [
-        {"transaction_id": f"p-{i}", "event_time": when + dt.timedelta(seconds=i), "customer_id": "c-p",
-         "merchant_id": "m-1", "amount": 10.0 + i, "currency": "USD", "payment_method": "wallet"}
+        {
+            **base,
+            "transaction_id": f"p-{i}",
+            "event_time": when + dt.timedelta(seconds=i),
+            "amount": 10.0 + i,
+        }
         for i in range(5)
-    ]  # fmt: skip
+    ]
     pq.write_table(pa.Table.from_pylist(rows), path)
     counts, records = sent_between(
         stack,
