@@ -53,9 +53,9 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 def to_record(row: dict[str, Any], tokens: Tokeniser) -> dict[str, Any]:
     """A contract-shaped record from a user row: PII tokenised, times normalised."""
     record = {key: value for key, value in row.items() if key not in RAW_PII}
-    for column, (kind, field) in RAW_PII.items():
+    for column, (kind, token_field) in RAW_PII.items():
         if row.get(column) is not None:
-            record[field] = tokens.token(kind, str(row[column]))
+            record[token_field] = tokens.token(kind, str(row[column]))
     record.setdefault("schema_version", SCHEMA_VERSION)
     for field in TRANSACTION_FIELDS:  # CSV columns with one bad cell arrive as text
         value = record.get(field.name)
