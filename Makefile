@@ -13,9 +13,11 @@ help: ## List the targets
 setup: ## Install Debian packages, the virtualenv and the service jars (idempotent)
 	@scripts/setup.sh
 
-demo: setup ## Set up, start the whole stack and show its health
+demo: setup ## Set up, start the stack, load a week of history, stream live transactions
 	@$(BIN)/fraudstack up
 	@$(BIN)/fraudstack status
+	@$(BIN)/fraudstack generate --days 7 --to master
+	@$(BIN)/fraudstack generate --rate 200 --duration 20
 
 up: ## Start the local stack
 	@$(BIN)/fraudstack up
