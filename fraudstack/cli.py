@@ -215,7 +215,12 @@ def replay(
     if not path.exists():
         console.print(f"[red]no such file: {path}[/red]")
         raise typer.Exit(2)
-    counts = run_replay(path, config.kafka_bootstrap, Tokeniser(load_key(config.home)), speedup)
+    from fraudstack.simulator.run import producer_metrics
+
+    tokens = Tokeniser(load_key(config.home))
+    counts = run_replay(
+        path, config.kafka_bootstrap, tokens, speedup, metrics=producer_metrics(config)
+    )
     console.print(
         f"sent {counts['sent']:,}, dead-lettered {counts['dead_letter']:,}"
         " (reasons on the dead_letter topic)"

@@ -92,12 +92,17 @@ def paced(records: list[dict[str, Any]], speedup: float) -> Iterator[dict[str, A
 
 
 def replay(
-    path: Path, bootstrap: str, tokens: Tokeniser, speedup: float, topic: str = "transactions"
+    path: Path,
+    bootstrap: str,
+    tokens: Tokeniser,
+    speedup: float,
+    topic: str = "transactions",
+    metrics: tuple[str, int] | None = None,
 ) -> Counter[str]:
     """Send every row of ``path`` to ``topic``; returns counts of sent and dead-lettered rows."""
     from storage.kafka_producer import EventProducer
 
-    producer = EventProducer(bootstrap)
+    producer = EventProducer(bootstrap, metrics=metrics)
     counts: Counter[str] = Counter()
     try:
         for record in paced([to_record(row, tokens) for row in read_rows(path)], speedup):

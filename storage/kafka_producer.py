@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from kafka import KafkaProducer
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from fraudstack.events import format_time, validate
+
+log = logging.getLogger(__name__)
 
 DEAD_LETTER_TOPIC = "dead_letter"
 EVENT_TYPES = {"transactions": "transaction", "chargebacks": "chargeback"}
@@ -46,11 +49,17 @@ class EventProducer:
     Args:
         bootstrap: Kafka bootstrap servers.
         registry: where the produced/dead-letter counters live.
+        metrics: (host, port) to serve the counters at ``/metrics`` while the producer
+            is open; None serves nothing. A taken port is logged and skipped.
         **overrides: extra ``KafkaProducer`` settings.
     """
 
     def __init__(
-        self, bootstrap: str, registry: CollectorRegistry | None = None, **overrides: Any
+        self,
+        bootstrap: str,
+        registry: CollectorRegistry | None = None,
+        metrics: tuple[str, int] | None = None,
+        **overrides: Any,
     ) -> None:
         settings: dict[str, Any] = {
             "bootstrap_servers": bootstrap,
@@ -83,6 +92,14 @@ class EventProducer:
             ["topic"],
             registry=self.registry,
         )
+        self._server: Any = None
+        if metrics is not None:
+            try:
+                self._server, _ = start_http_server(
+                    metrics[1], addr=metrics[0], registry=self.registry
+                )
+            except OSError as exc:  # another producer serves that port: keep producing
+                log.warning("producer metrics not served on %s:%s: %s", *metrics, exc)
 
     def _on_error(self, topic: str) -> Any:
         def count(exc: BaseException) -> None:
@@ -109,3 +126,6 @@ class EventProducer:
 
     def close(self) -> None:
         self._producer.close(timeout=30)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None

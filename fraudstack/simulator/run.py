@@ -20,6 +20,11 @@ from fraudstack.simulator.settings import SimulatorSettings
 BATCH = 50_000
 
 
+def producer_metrics(config: Config) -> tuple[str, int]:
+    """Where a running generator serves its producer counters (``/metrics``)."""
+    return str(config.raw["host"]), int(config.raw["producer"]["metrics_port"])
+
+
 def wire_history(
     config: Config, settings: SimulatorSettings, start: dt.datetime, days: int
 ) -> Iterator[WireRecord]:
@@ -53,7 +58,7 @@ def to_kafka(config: Config, records: Iterator[WireRecord], truth_path: Path) ->
     """Send every record through the validating producer; returns counts by outcome."""
     from storage.kafka_producer import EventProducer
 
-    producer = EventProducer(config.kafka_bootstrap)
+    producer = EventProducer(config.kafka_bootstrap, metrics=producer_metrics(config))
     counts: Counter[str] = Counter()
     truth: list[dict[str, Any]] = []
     try:
@@ -136,7 +141,7 @@ def live(
 
     tokens = Tokeniser(load_key(config.home))
     market = Marketplace(settings, tokens, midnight(dt.datetime.now(dt.UTC)))
-    producer = EventProducer(config.kafka_bootstrap)
+    producer = EventProducer(config.kafka_bootstrap, metrics=producer_metrics(config))
     counts: Counter[str] = Counter()
     truth: list[dict[str, Any]] = []
     started = time.monotonic()

@@ -96,3 +96,20 @@ def test_no_card_number_email_or_ip_appears_in_clear(produced) -> None:
 def test_dead_letter_keeps_undecodable_bytes() -> None:
     letter = json.loads(dead_letter("transactions", b"c-1", b"\xff\x00", "malformed JSON"))
     assert letter["raw"] is None and letter["raw_base64"] == "/wA="
+
+
+def test_the_producer_serves_its_counters_while_open(stack: Config) -> None:
+    import requests
+
+    from fraudstack.stack.process import port_open
+    from tests.monitoring.conftest import free_port
+
+    port = free_port()
+    producer = EventProducer(stack.kafka_bootstrap, metrics=("127.0.0.1", port))
+    try:
+        producer.send("transactions", b"c-1", b'{"broken": ')
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'fraudstack_producer_dead_letters_total{topic="transactions"} 1.0' in text
+    finally:
+        producer.close()
+    assert not port_open("127.0.0.1", port)
