@@ -7,6 +7,7 @@ otherwise the test session starts it and stops it at the end.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -29,8 +30,12 @@ def stack(config: Config) -> Iterator[Config]:
     if already:
         return
     launcher.down(config)
-    left = [s.name for s in launcher.status(config) if s.state != "stopped"]
-    assert not left, f"`down` left these services running or their ports taken: {left}"
+    deadline = time.monotonic() + 15  # a listener can take a moment to close after exit
+    while left := [
+        f"{s.name} ({s.state}: {s.detail})" for s in launcher.status(config) if s.state != "stopped"
+    ]:
+        assert time.monotonic() < deadline, f"`down` left services running or ports taken: {left}"
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")

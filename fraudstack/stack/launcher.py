@@ -60,13 +60,17 @@ def port_owner(port: int) -> str:
 
 
 def preflight(config: Config, services: Iterable[Service]) -> list[str]:
-    """Ports needed by services we are about to start that something else holds."""
+    """Ports needed by services we are about to start on which something else listens.
+
+    A listener is what blocks a start; connections of a process that just exited,
+    still closing in the kernel, do not (the services bind with SO_REUSEADDR).
+    """
     problems = []
     for service in services:
         if pid_file(config, service.name).running_pid() is not None:
             continue
         for role, port in service.ports.items():
-            if process.port_in_use(service.host, port):
+            if process.port_open(service.host, port, timeout=0.5):
                 problems.append(
                     f"{service.name}: port {port} ({role}) is already in use by {port_owner(port)}"
                 )
@@ -245,7 +249,9 @@ def status(config: Config, services: dict[str, Service] | None = None) -> list[S
     def check(service: Service) -> ServiceState:
         pid = pid_file(config, service.name).running_pid()
         if pid is None:
-            taken = [p for p in service.ports.values() if process.port_in_use(service.host, p)]
+            taken = [
+                p for p in service.ports.values() if process.port_open(service.host, p, timeout=0.5)
+            ]
             if taken:
                 return ServiceState(
                     service.name,
