@@ -143,7 +143,7 @@ def generate(
         str | None, typer.Option(help="First day, YYYY-MM-DD (default: DAYS ago).")
     ] = None,
     to: Annotated[
-        str, typer.Option(help="kafka, or a Parquet folder (local or hdfs://...).")
+        str, typer.Option(help="kafka, master (the HDFS master dataset), or a Parquet folder.")
     ] = "kafka",
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
     customers: Annotated[int, typer.Option(help="Customers in the marketplace.")] = 5_000,
@@ -158,7 +158,7 @@ def generate(
     """
     import datetime as dt
 
-    from fraudstack.simulator.run import live, to_kafka, to_parquet, wire_history
+    from fraudstack.simulator.run import live, resolve_target, to_kafka, to_parquet, wire_history
     from fraudstack.simulator.settings import SimulatorSettings
 
     config = load_config()
@@ -182,6 +182,7 @@ def generate(
         if start
         else dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     )
+    to = resolve_target(config, to)
     settings = SimulatorSettings(seed=seed, customers=customers, transactions_per_day=per_day)
     truth = config.data_dir / "simulator" / f"truth-seed{seed}-{first:%Y%m%d}-{days}d.parquet"
     records = wire_history(config, settings, first, days)

@@ -20,6 +20,11 @@ from fraudstack.simulator.settings import SimulatorSettings
 BATCH = 50_000
 
 
+def resolve_target(config: Config, target: str) -> str:
+    """``master`` names the HDFS master dataset; anything else is taken as given."""
+    return f"{config.hdfs_uri}/master" if target == "master" else target
+
+
 def producer_metrics(config: Config) -> tuple[str, int]:
     """Where a running generator serves its producer counters (``/metrics``)."""
     return str(config.raw["host"]), int(config.raw["producer"]["metrics_port"])

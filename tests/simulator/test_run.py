@@ -11,7 +11,7 @@ import requests
 
 from fraudstack.config import Config
 from fraudstack.events import TRANSACTION_SCHEMA
-from fraudstack.simulator.run import to_parquet, wire_history
+from fraudstack.simulator.run import resolve_target, to_parquet, wire_history
 from fraudstack.simulator.settings import SimulatorSettings
 
 START = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
@@ -58,3 +58,9 @@ def test_history_lands_in_the_hdfs_master_dataset(spark, stack: Config, tmp_path
     master_df = spark.read.parquet(f"{stack.hdfs_uri}{root}/transactions")
     assert master_df.count() == counts["transaction:written"]
     assert set(TRANSACTION_SCHEMA.names) <= set(master_df.columns)
+
+
+def test_master_means_the_hdfs_master_dataset(config: Config) -> None:
+    assert resolve_target(config, "master") == f"hdfs://{config.address('namenode')}/master"
+    assert resolve_target(config, "kafka") == "kafka"
+    assert resolve_target(config, "/tmp/out") == "/tmp/out"
