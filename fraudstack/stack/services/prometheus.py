@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import string
-
 from fraudstack.config import Config
 from fraudstack.stack import health
-from fraudstack.stack.services.base import Service, installed
+from fraudstack.stack.services.base import Service, installed, render
 
 
 def prometheus(config: Config) -> Service:
@@ -15,21 +13,22 @@ def prometheus(config: Config) -> Service:
     monitoring = config.root / "monitoring" / "prometheus"
 
     def prepare() -> None:
-        conf.mkdir(parents=True, exist_ok=True)
-        template = string.Template((monitoring / "prometheus.yml").read_text())
-        (conf / "prometheus.yml").write_text(
-            template.substitute(
-                rules_dir=monitoring / "rules",
-                prometheus=config.address("prometheus"),
-                kafka_metrics=config.address("kafka", "metrics_port"),
-                cassandra_metrics=config.address("cassandra", "metrics_port"),
-                namenode_http=config.address("namenode", "http_port"),
-                datanode_http=config.address("datanode", "http_port"),
-                thriftserver_ui=config.address("thriftserver", "ui_port"),
-                node_exporter=config.address("node_exporter"),
-                process_exporter=config.address("process_exporter"),
-                alertmanager=config.address("alertmanager"),
-            )
+        # the folder's only file is the scrape config; rules are read in place
+        render(
+            monitoring,
+            conf,
+            {
+                "rules_dir": monitoring / "rules",
+                "prometheus": config.address("prometheus"),
+                "kafka_metrics": config.address("kafka", "metrics_port"),
+                "cassandra_metrics": config.address("cassandra", "metrics_port"),
+                "namenode_http": config.address("namenode", "http_port"),
+                "datanode_http": config.address("datanode", "http_port"),
+                "thriftserver_ui": config.address("thriftserver", "ui_port"),
+                "node_exporter": config.address("node_exporter"),
+                "process_exporter": config.address("process_exporter"),
+                "alertmanager": config.address("alertmanager"),
+            },
         )
 
     def command() -> tuple[list[str], dict[str, str]]:
