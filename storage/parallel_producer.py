@@ -29,7 +29,11 @@ def shard(records: Sequence[Record], workers: int) -> list[list[Record]]:
 
 
 def _work(bootstrap: str, settings: dict[str, Any], results: Any) -> None:
+    import gc
+
     from storage.kafka_producer import EventProducer
+
+    gc.freeze()  # the inherited records never become garbage: keep the collector off them
 
     producer = EventProducer(bootstrap, **settings)
     counts: Counter[str] = Counter()
