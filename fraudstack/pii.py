@@ -19,6 +19,7 @@ import secrets
 from pathlib import Path
 
 ENV_KEY = "FRAUDSTACK_PII_KEY"
+CACHE_SIZE = 500_000  # tokens remembered per process (memory stays bounded)
 
 
 def load_key(home: Path) -> bytes:
@@ -43,11 +44,19 @@ class Tokeniser:
         if len(key) < 16:
             raise ValueError("the PII key must be at least 16 bytes")
         self._key = key
+        # customers reuse their cards, emails and IPs: hash each value once per process
+        self._cache: dict[tuple[str, str], str] = {}
 
     def token(self, kind: str, value: str | None) -> str | None:
         """Token for ``value`` of the given kind (``card``, ``email``, ``ip``); None stays None."""
         if value is None:
             return None
+        cached = self._cache.get((kind, value))
+        if cached is not None:
+            return cached
         normalised = "".join(value.split()).lower()
         digest = hmac.new(self._key, f"{kind}:{normalised}".encode(), hashlib.sha256)
-        return digest.hexdigest()[:32]
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        token = self._cache[(kind, value)] = digest.hexdigest()[:32]
+        return token

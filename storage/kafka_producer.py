@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.partitioner.default import murmur2
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from fraudstack.events import format_time, validate
@@ -22,6 +23,11 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTER_TOPIC = "dead_letter"
 EVENT_TYPES = {"transactions": "transaction", "chargebacks": "chargeback"}
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for ``key`` (murmur2, as in Java)."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def dead_letter(topic: str, key: bytes | None, value: bytes, reason: str) -> bytes:
@@ -51,6 +57,9 @@ class EventProducer:
         registry: where the produced/dead-letter counters live.
         metrics: (host, port) to serve the counters at ``/metrics`` while the producer
             is open; None serves nothing. A taken port is logged and skipped.
+        event_types: topic -> contract validated on it (default: the shared topics);
+            a benchmark maps its own scratch topics here.
+        dead_letter_topic: where rejected records go.
         **overrides: extra ``KafkaProducer`` settings.
     """
 
@@ -59,8 +68,12 @@ class EventProducer:
         bootstrap: str,
         registry: CollectorRegistry | None = None,
         metrics: tuple[str, int] | None = None,
+        event_types: dict[str, str] | None = None,
+        dead_letter_topic: str = DEAD_LETTER_TOPIC,
         **overrides: Any,
     ) -> None:
+        self.event_types = EVENT_TYPES if event_types is None else event_types
+        self.dead_letter_topic = dead_letter_topic
         settings: dict[str, Any] = {
             "bootstrap_servers": bootstrap,
             "acks": "all",
@@ -93,6 +106,10 @@ class EventProducer:
             registry=self.registry,
         )
         self._server: Any = None
+        # key -> partition, per topic: the default partitioner's choice, computed once
+        # per customer instead of once per record (murmur2 is pure Python in kafka-python)
+        self._partitions: dict[str, tuple[int, dict[bytes, int]]] = {}
+        self._routes: dict[str, tuple[Any, Any]] = {}
         if metrics is not None:
             try:
                 self._server, _ = start_http_server(
@@ -101,24 +118,48 @@ class EventProducer:
             except OSError as exc:  # another producer serves that port: keep producing
                 log.warning("producer metrics not served on %s:%s: %s", *metrics, exc)
 
-    def _on_error(self, topic: str) -> Any:
-        def count(exc: BaseException) -> None:
-            self.errors.labels(topic).inc()
+    def _route(self, topic: str) -> tuple[Any, Any]:
+        """The produced counter and the error callback of ``topic``, made once per topic."""
+        route = self._routes.get(topic)
+        if route is None:
+            failed = self.errors.labels(topic)
 
-        return count
+            def count(exc: BaseException) -> None:
+                failed.inc()
+
+            route = self._routes[topic] = (self.produced.labels(topic), count)
+        return route
+
+    def _partition(self, topic: str, key: bytes | None) -> int | None:
+        if key is None:
+            return None
+        known = self._partitions.get(topic)
+        if known is None:
+            known = (len(self._producer.partitions_for(topic)), {})
+            self._partitions[topic] = known
+        count, cache = known
+        partition = cache.get(key)
+        if partition is None:
+            if len(cache) >= 1_000_000:
+                cache.clear()
+            partition = cache[key] = partition_for(key, count)
+        return partition
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> str | None:
         """Validate and send one record; returns the rejection reason if it was dead-lettered."""
-        event_type = EVENT_TYPES.get(topic)
+        event_type = self.event_types.get(topic)
         reason = validate(value, event_type) if event_type else None
         if reason:
             self._producer.send(
-                DEAD_LETTER_TOPIC, key=key, value=dead_letter(topic, key, value, reason)
+                self.dead_letter_topic, key=key, value=dead_letter(topic, key, value, reason)
             )
             self.dead_lettered.labels(topic).inc()
             return reason
-        self._producer.send(topic, key=key, value=value).add_errback(self._on_error(topic))
-        self.produced.labels(topic).inc()
+        produced, on_error = self._route(topic)
+        self._producer.send(
+            topic, key=key, value=value, partition=self._partition(topic, key)
+        ).add_errback(on_error)
+        produced.inc()
         return None
 
     def flush(self, timeout: float | None = None) -> None:

@@ -104,14 +104,18 @@ def to_parquet(
 
     for record in records:
         event_type = record.event.kind
-        reason = validate(record.value, event_type)
+        try:  # parse once; only a malformed record is parsed again, for its reason
+            parsed = json.loads(record.value)
+        except ValueError:
+            parsed = None
+        reason = validate(record.value if parsed is None else parsed, event_type)
         if reason:
             rejected.append(
                 json.dumps({"reason": reason, "raw": record.value.decode(errors="replace")})
             )
             counts[f"{event_type}:rejected"] += 1
         else:
-            pending[event_type].append(json.loads(record.value))
+            pending[event_type].append(parsed)
             counts[f"{event_type}:written"] += 1
         if event_type == "transaction" and record.fault != "duplicate":
             truth.append(truth_row(record))

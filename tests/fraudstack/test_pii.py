@@ -34,3 +34,16 @@ def test_a_key_file_is_created_once_and_private(
 def test_a_short_key_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 16 bytes"):
         Tokeniser(b"short")
+
+
+def test_the_token_cache_returns_the_same_tokens_and_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("fraudstack.pii.CACHE_SIZE", 10)
+    cached, fresh = Tokeniser(b"k" * 32), Tokeniser(b"k" * 32)
+    values = [f"10.0.0.{n}" for n in range(25)] * 2
+    assert [cached.token("ip", v) for v in values] == [
+        Tokeniser(b"k" * 32).token("ip", v) for v in values
+    ]
+    assert cached.token("card", "10.0.0.1") != fresh.token("ip", "10.0.0.1")  # kind is in the key
+    assert len(cached._cache) <= 10
