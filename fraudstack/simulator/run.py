@@ -50,6 +50,16 @@ def truth_row(record: WireRecord) -> dict[str, Any]:
     }
 
 
+def send_counted(
+    producer: Any, record: WireRecord, counts: Counter[str], truth: list[dict[str, Any]]
+) -> None:
+    """Send one record, count its outcome, and keep the truth of each distinct sale."""
+    rejected = producer.send(record.topic, record.key, record.value)
+    counts[f"{record.topic}:{'dead_letter' if rejected else 'sent'}"] += 1
+    if record.event.kind == "transaction" and record.fault != "duplicate":
+        truth.append(truth_row(record))
+
+
 def write_truth(rows: list[dict[str, Any]], path: Path) -> None:
     """The simulator's labels (never sent to the speed layer), as Parquet."""
     import pyarrow as pa
@@ -68,10 +78,7 @@ def to_kafka(config: Config, records: Iterator[WireRecord], truth_path: Path) ->
     truth: list[dict[str, Any]] = []
     try:
         for record in records:
-            rejected = producer.send(record.topic, record.key, record.value)
-            counts[f"{record.topic}:{'dead_letter' if rejected else 'sent'}"] += 1
-            if record.event.kind == "transaction" and record.fault != "duplicate":
-                truth.append(truth_row(record))
+            send_counted(producer, record, counts, truth)
         producer.flush()
     finally:
         producer.close()
@@ -165,10 +172,7 @@ def live(
             for event in sales:
                 event.record["event_time"] = format_time(dt.datetime.now(dt.UTC))
             for record in on_the_wire(iter(sales), settings.faults, settings.seed + tick):
-                rejected = producer.send(record.topic, record.key, record.value)
-                counts[f"{record.topic}:{'dead_letter' if rejected else 'sent'}"] += 1
-                if record.fault != "duplicate":
-                    truth.append(truth_row(record))
+                send_counted(producer, record, counts, truth)
             tick += 1
             pause = started + tick - time.monotonic()
             if pause > 0:
