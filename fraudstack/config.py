@@ -110,6 +110,10 @@ class Config:
     def hdfs_uri(self) -> str:
         return f"hdfs://{self.address('namenode')}"
 
+    def storage_uri(self, path: str) -> str:
+        """A full URI for a storage path: as given if it has a scheme, else on the stack's HDFS."""
+        return path if "://" in path else f"{self.hdfs_uri}/{path.lstrip('/')}"
+
     @property
     def keyspace(self) -> str:
         return str(self.raw["cassandra"]["keyspace"])

@@ -74,6 +74,15 @@ def _write_partition(target: CassandraTarget, partition: Iterator[Row]) -> None:
     write_rows(target, (tuple(row[name] for name in target.columns) for row in partition))
 
 
+def _write_partition_to_tables(
+    targets: Sequence[tuple[CassandraTarget, str | None]], partition: Iterator[Row]
+) -> None:
+    rows = list(partition)
+    for target, flag in targets:
+        chosen = (row for row in rows if flag is None or row[flag])
+        write_rows(target, (tuple(row[name] for name in target.columns) for row in chosen))
+
+
 def write_dataframe(df: DataFrame, target: CassandraTarget) -> None:
     """Upsert every row of ``df`` into the target table, each Spark task its own partition.
 
@@ -88,3 +97,26 @@ def write_dataframe(df: DataFrame, target: CassandraTarget) -> None:
     if missing:
         raise ValueError(f"cannot write to {target.table}: DataFrame lacks columns {missing}")
     df.select(*target.columns).foreachPartition(lambda rows: _write_partition(target, rows))
+
+
+def write_dataframe_to_tables(
+    df: DataFrame, targets: Sequence[tuple[CassandraTarget, str | None]]
+) -> None:
+    """Upsert the rows of ``df`` into several tables in one pass over the data.
+
+    Args:
+        df: rows holding every column any target names.
+        targets: each table with the name of a boolean column of ``df`` that selects
+            the rows it receives (None: every row).
+
+    Raises:
+        ValueError: ``df`` lacks a column a target needs.
+    """
+    needed = {name for target, flag in targets for name in (*target.columns, flag) if name}
+    missing = sorted(needed - set(df.columns))
+    if missing:
+        raise ValueError(f"cannot write to Cassandra: DataFrame lacks columns {missing}")
+    chosen = list(targets)
+    df.select(*sorted(needed)).foreachPartition(
+        lambda rows: _write_partition_to_tables(chosen, rows)
+    )

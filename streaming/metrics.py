@@ -108,3 +108,66 @@ class PrometheusQueryListener(StreamingQueryListener):
         self.active.labels(query).set(0)
         if event.exception:
             self.failures.labels(query).inc()
+
+
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300)
+
+
+class SpeedLayerMetrics:
+    """What the scoring and quarantine paths count, beside the per-query progress.
+
+    Args:
+        registry: where the metrics live (the listener's, so one endpoint serves all).
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.latency = Histogram(
+            "fraudstack_stream_end_to_end_latency_seconds",
+            "From a transaction's event time until its score is written to Cassandra",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.scored = Counter(
+            "fraudstack_stream_scored_transactions",
+            "Transactions scored and written, by decision",
+            ["decision"],
+            registry=registry,
+        )
+        self.alerts = Counter(
+            "fraudstack_stream_alerts",
+            "REVIEW and BLOCK alerts sent to the alerts topic, by decision",
+            ["decision"],
+            registry=registry,
+        )
+        self.reasons = Counter(
+            "fraudstack_stream_rule_hits",
+            "Scored transactions by reason code",
+            ["reason"],
+            registry=registry,
+        )
+        self.quarantined = Counter(
+            "fraudstack_stream_dead_letters",
+            "Records rejected by validation (dead-letter topic and quarantine table)",
+            ["topic"],
+            registry=registry,
+        )
+        self.model_version = Gauge(
+            "fraudstack_stream_model_info",
+            "1 for the model version in use ('none' before a model is promoted)",
+            ["version"],
+            registry=registry,
+        )
+        self.view_version = Gauge(
+            "fraudstack_stream_view_info",
+            "1 for the batch-view version in use, per view",
+            ["view", "version"],
+            registry=registry,
+        )
+
+    def use_model(self, old: str | None, new: str | None) -> None:
+        self.model_version.labels(old or "none").set(0)
+        self.model_version.labels(new or "none").set(1)
+
+    def use_view(self, view: str, old: str | None, new: str | None) -> None:
+        self.view_version.labels(view, old or "none").set(0)
+        self.view_version.labels(view, new or "none").set(1)

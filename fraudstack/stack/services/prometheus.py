@@ -28,6 +28,8 @@ def prometheus(config: Config) -> Service:
                 "node_exporter": config.address("node_exporter"),
                 "process_exporter": config.address("process_exporter"),
                 "alertmanager": config.address("alertmanager"),
+                "speed_layer": f"{config.raw['host']}:{config.raw['streaming']['metrics_port']}",
+                "producer": f"{config.raw['host']}:{config.raw['producer']['metrics_port']}",
             },
         )
 

@@ -1,0 +1,215 @@
+"""The speed layer: one Spark application running four streaming queries.
+
+- ``score``: transactions → validate → velocity features (Spark state, dedup) →
+  ``foreachBatch``: enrich with batch views, rules + model, decision → Cassandra
+  tables and the ``fraud_alerts`` topic.
+- ``quarantine``: records of ``transactions`` and ``chargebacks`` that break their
+  contract → the ``dead_letter`` topic and the Cassandra ``quarantine_by_day`` table.
+- ``archive_transactions`` / ``archive_chargebacks``: valid raw events → the HDFS
+  master dataset (Parquet by ``event_date``; the file sink's log makes it exactly once).
+
+Started by ``fraudstack stream start`` through ``spark-submit``; every query keeps
+its checkpoint under ``streaming.checkpoint_dir``, so a restart resumes where the
+last committed micro-batch ended. SIGTERM stops the queries between batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from prometheus_client import start_http_server
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from fraudstack.config import Config, load_config
+from fraudstack.features import explode_entities, with_amount_usd
+from fraudstack.scoring import load_policy
+from fraudstack.spark import build_session
+from storage.cassandra_writer import write_dataframe_to_tables
+from streaming import sinks
+from streaming.metrics import PrometheusQueryListener, SpeedLayerMetrics
+from streaming.score_batch import Scorer
+from streaming.transforms import (
+    dead_letter_records,
+    filter_rejected,
+    filter_valid,
+    parse_events,
+    quarantine_rows,
+    with_event_date,
+    with_rejection_reason,
+)
+from streaming.velocity import stream_features
+
+log = logging.getLogger("fraudstack.speed_layer")
+
+STREAMING_CONF = {
+    # state lives in RocksDB off the JVM heap, so millions of entities fit in 2 GiB
+    "spark.sql.streaming.stateStore.providerClass": (
+        "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+    ),
+    "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
+    "spark.sql.streaming.metricsEnabled": "true",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+QUERIES = ("score", "quarantine", "archive_transactions", "archive_chargebacks")
+
+
+def read_kafka(spark: SparkSession, config: Config, topics: str) -> DataFrame:
+    """A Kafka stream of ``topics`` (comma-separated), with the settings from config."""
+    settings = config.raw["streaming"]
+    return (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", config.kafka_bootstrap)
+        .option("subscribe", topics)
+        .option("startingOffsets", settings["starting_offsets"])
+        .option("maxOffsetsPerTrigger", int(settings["max_offsets_per_trigger"]))
+        .option("failOnDataLoss", "true")
+        .load()
+    )
+
+
+def _checkpoint(config: Config, query: str) -> str:
+    return f"{config.storage_uri(config.raw['streaming']['checkpoint_dir'])}/{query}"
+
+
+def start_scoring(spark: SparkSession, config: Config, scorer: Scorer) -> StreamingQuery:
+    """The scoring query: every valid transaction scored and written."""
+    settings = config.raw["streaming"]
+    valid_df = filter_valid(with_rejection_reason(read_kafka(spark, config, "transactions")))
+    tx_df = (
+        parse_events(valid_df, "transaction", keep_payload=True)
+        .withWatermark("event_time", settings["watermark"])
+        .transform(with_amount_usd)
+    )
+    long_df = explode_entities(tx_df, carry=["payload"]).withColumn(
+        "payload", F.when(F.col("entity") == "customer", F.col("payload"))
+    )
+    return (
+        stream_features(long_df, int(settings["state_buckets"]))
+        .writeStream.queryName("score")
+        .foreachBatch(scorer)
+        .option("checkpointLocation", _checkpoint(config, "score"))
+        .start()
+    )
+
+
+def start_quarantine(
+    spark: SparkSession, config: Config, metrics: SpeedLayerMetrics
+) -> StreamingQuery:
+    """The quarantine query: rejected records to the dead-letter topic and Cassandra."""
+    settings = config.raw["streaming"]
+    tables = sinks.Tables.from_config(config)
+
+    def write(rejected_df: DataFrame, batch_id: int) -> None:
+        rejected_df = rejected_df.persist()
+        try:
+            rows_df = quarantine_rows(rejected_df).withColumn(
+                "received_at", F.unix_millis("received_at")
+            )
+            write_dataframe_to_tables(rows_df, [(tables.quarantine, None)])
+            sinks.write_kafka(
+                dead_letter_records(rejected_df),
+                config.kafka_bootstrap,
+                settings["dead_letter_topic"],
+            )
+            for row in rejected_df.groupBy("topic").count().collect():
+                metrics.quarantined.labels(row["topic"]).inc(row["count"])
+        finally:
+            rejected_df.unpersist()
+
+    rejected_df = filter_rejected(
+        with_rejection_reason(read_kafka(spark, config, "transactions,chargebacks"))
+    )
+    return (
+        rejected_df.writeStream.queryName("quarantine")
+        .foreachBatch(write)
+        .trigger(processingTime=settings["quarantine_trigger"])
+        .option("checkpointLocation", _checkpoint(config, "quarantine"))
+        .start()
+    )
+
+
+def start_archive(spark: SparkSession, config: Config, event_type: str) -> StreamingQuery:
+    """An archive query: valid raw events of one type into the master dataset."""
+    settings = config.raw["streaming"]
+    topic = f"{event_type}s"
+    name = f"archive_{topic}"
+    valid_df = filter_valid(with_rejection_reason(read_kafka(spark, config, topic)))
+    return (
+        with_event_date(parse_events(valid_df, event_type, wire=True))
+        .writeStream.queryName(name)
+        .format("parquet")
+        .partitionBy("event_date")
+        .option("path", f"{config.storage_uri(settings['archive_dir'])}/{topic}")
+        .option("checkpointLocation", _checkpoint(config, name))
+        .option("compression", "zstd")
+        .trigger(processingTime=settings["archive_trigger"])
+        .start()
+    )
+
+
+def run(config: Config, queries: tuple[str, ...] = QUERIES) -> int:
+    """Start the queries and block until they stop; 0 after a clean stop, 1 on failure."""
+    settings = config.raw["streaming"]
+    spark = build_session("fraudstack-speed-layer", config, extra=STREAMING_CONF)
+    spark.sparkContext.setLogLevel("WARN")
+    listener = PrometheusQueryListener()
+    spark.streams.addListener(listener)
+    metrics = SpeedLayerMetrics(listener.registry)
+    start_http_server(
+        int(settings["metrics_port"]), addr=config.raw["host"], registry=listener.registry
+    )
+    policy = load_policy(config.root / settings["rules_file"])
+    scorer = Scorer(config, policy, metrics, refresh_seconds=float(settings["refresh_seconds"]))
+    starters = {
+        "score": lambda: start_scoring(spark, config, scorer),
+        "quarantine": lambda: start_quarantine(spark, config, metrics),
+        "archive_transactions": lambda: start_archive(spark, config, "transaction"),
+        "archive_chargebacks": lambda: start_archive(spark, config, "chargeback"),
+    }
+    running = [starters[name]() for name in queries]
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.warning(
+            "signal %s: stopping %d queries after their current batch", signum, len(running)
+        )
+        stopping.set()
+        for query in running:
+            query.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.warning("speed layer running: %s", ", ".join(q.name for q in running))
+    failed = None
+    try:
+        spark.streams.awaitAnyTermination()
+    except Exception as exc:  # a query died: stop the others, report, exit non-zero
+        failed = exc
+    for query in running:
+        if query.isActive:
+            query.stop()
+    if failed is not None and not stopping.is_set():
+        log.error("a streaming query failed: %s", failed)
+        return 1
+    return 0
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    queries = tuple(sys.argv[1:]) or QUERIES
+    unknown = set(queries) - set(QUERIES)
+    if unknown:
+        raise SystemExit(f"unknown queries {sorted(unknown)}; choose from {QUERIES}")
+    sys.exit(run(load_config(), queries))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Pure transformations of the speed layer: Kafka rows in, DataFrames out.
+
+Validation calls the shared :func:`fraudstack.events.validate` through a pandas UDF
+rather than re-expressing the contract as column expressions: one definition of
+validity, and the producer, the speed layer and the batch layer give a rejected
+record the same reason, word for word.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from fraudstack.events import CONTRACTS, spark_schema, validate
+
+TOPIC_EVENTS: dict[str, str] = {"transactions": "transaction", "chargebacks": "chargeback"}
+KAFKA_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
+
+
+@F.pandas_udf(T.StringType())  # type: ignore[call-overload]
+def _rejection_reason(topics: pd.Series, values: pd.Series) -> pd.Series:
+    reasons = []
+    for topic, value in zip(topics, values, strict=True):
+        event_type = TOPIC_EVENTS.get(topic)
+        if event_type is None:
+            reasons.append(f"no contract for topic {topic}")
+        elif value is None:
+            reasons.append("empty message (null value)")
+        else:
+            reasons.append(validate(bytes(value), event_type))
+    return pd.Series(reasons, dtype=object)
+
+
+def with_rejection_reason(kafka_df: DataFrame) -> DataFrame:
+    """Add ``reason``: why the record breaks its topic's contract, or null if it is valid."""
+    return kafka_df.withColumn("reason", _rejection_reason(F.col("topic"), F.col("value")))
+
+
+def filter_valid(df: DataFrame) -> DataFrame:
+    """Keep records that passed validation."""
+    return df.where(F.col("reason").isNull())
+
+
+def filter_rejected(df: DataFrame) -> DataFrame:
+    """Keep records that failed validation."""
+    return df.where(F.col("reason").isNotNull())
+
+
+def parse_events(
+    valid_df: DataFrame, event_type: str, wire: bool = False, keep_payload: bool = False
+) -> DataFrame:
+    """The event's fields as columns (explicit contract schema, never inferred).
+
+    Args:
+        valid_df: Kafka rows that passed validation.
+        event_type: ``transaction`` or ``chargeback``.
+        wire: keep times as ISO-8601 strings and integers as longs, the master
+            dataset's types (the same as the history written by the simulator).
+        keep_payload: also keep the raw JSON as ``payload``.
+    """
+    schema = wire_schema(event_type) if wire else spark_schema(event_type)
+    raw = F.col("value").cast("string")
+    extra = [raw.alias("payload")] if keep_payload else []
+    return valid_df.select(*extra, F.from_json(raw, schema).alias("event")).select(
+        *(["payload"] if keep_payload else []), "event.*"
+    )
+
+
+_WIRE_TYPES: dict[str, T.DataType] = {
+    "str": T.StringType(), "int": T.LongType(), "float": T.DoubleType(),
+    "time": T.StringType(), "bool": T.BooleanType(),
+}  # fmt: skip
+
+
+def wire_schema(event_type: str) -> T.StructType:
+    """The event as it travels (times as strings): the master dataset's Parquet schema."""
+    return T.StructType([T.StructField(f.name, _WIRE_TYPES[f.kind]) for f in CONTRACTS[event_type]])
+
+
+def with_event_date(df: DataFrame) -> DataFrame:
+    """Add ``event_date`` (YYYY-MM-DD of the wire ``event_time``), the partition column."""
+    return df.withColumn("event_date", F.substring("event_time", 1, 10))
+
+
+def dead_letter_records(rejected_df: DataFrame) -> DataFrame:
+    """Kafka ``key``/``value`` for the dead-letter topic, shaped like the producer's own.
+
+    The key is the source position (``topic/partition/offset``): a consumer can drop
+    the copies a replayed micro-batch sends again.
+    """
+    position = F.concat_ws("/", "topic", "partition", "offset")
+    value = F.to_json(
+        F.struct(
+            F.date_format(F.current_timestamp(), "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").alias(
+                "rejected_at"
+            ),
+            F.lit("speed_layer").alias("stage"),
+            F.col("topic").alias("source_topic"),
+            F.col("partition").alias("source_partition"),
+            F.col("offset").alias("source_offset"),
+            F.col("key").cast("string").alias("key"),
+            F.col("reason"),
+            F.col("value").cast("string").alias("raw"),
+            F.base64("value").alias("raw_base64"),
+        )
+    )
+    return rejected_df.select(position.alias("key"), value.alias("value"))
+
+
+def quarantine_rows(rejected_df: DataFrame) -> DataFrame:
+    """Rows of the Cassandra ``quarantine_by_day`` table."""
+    return rejected_df.select(
+        F.to_date("timestamp").alias("day"),
+        F.col("topic").alias("source_topic"),
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+        F.col("timestamp").alias("received_at"),
+        F.col("key").cast("string").alias("kafka_key"),
+        F.col("reason"),
+        F.coalesce(F.col("value"), F.lit(b"")).alias("raw"),
+    )
