@@ -77,7 +77,11 @@ def down(
     services: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None,
 ) -> None:
     """Stop services started by `fraudstack up` (and whatever depends on them), nothing else."""
+    from streaming import control
+
     config = load_config()
+    if control.stop(config):  # the speed layer depends on every service
+        console.print("speed-layer  stopped")
     try:
         stopped = launcher.down(
             config,
@@ -134,6 +138,125 @@ def logs(
         subprocess.run(["tail", "-n", str(lines), "-F", str(path)], check=False)
     else:
         print(process.tail(path, lines))
+
+
+stream_app = typer.Typer(help="The speed layer: start, stop and watch the streaming job.")
+app.add_typer(stream_app, name="stream")
+
+
+@stream_app.command("start")
+def stream_start(
+    queries: Annotated[
+        list[str] | None, typer.Argument(help="Queries to run (default: all).")
+    ] = None,
+) -> None:
+    """Start the streaming job in the background and wait until its queries run."""
+    from streaming import control
+
+    config = load_config()
+    with console.status("Starting the speed layer (spark-submit)…"):
+        try:
+            state = control.start(config, tuple(queries or ()))
+        except control.StreamError as exc:
+            console.print("[red bold]stream start failed[/red bold]: ", end="")
+            console.print(str(exc), markup=False, highlight=False)
+            raise typer.Exit(1) from exc
+    console.print(
+        f"[green]speed layer running[/green] (pid {state.pid}): "
+        f"{', '.join(sorted(state.active))}; metrics at {control.metrics_url(config)}; "
+        f"log: fraudstack stream logs"
+    )
+
+
+@stream_app.command("stop")
+def stream_stop() -> None:
+    """Stop the streaming job after its current micro-batches."""
+    from streaming import control
+
+    config = load_config()
+    with console.status("Stopping the speed layer…"):
+        stopped = control.stop(config)
+    console.print("speed layer stopped" if stopped else "the speed layer was not running")
+
+
+@stream_app.command("status")
+def stream_status() -> None:
+    """Show whether the job runs, each query's state and the headline counters."""
+    from streaming import control
+    from streaming.summary import total
+
+    config = load_config()
+    state = control.status(config)
+    if not state.running:
+        console.print("speed layer: [dim]stopped[/dim]")
+        raise typer.Exit(1)
+    console.print(f"speed layer: [green]running[/green] (pid {state.pid})")
+    for name, active in sorted(state.active.items()):
+        rows = total(state.metrics, "fraudstack_stream_input_rows_total", query=name)
+        console.print(f"  {name:<22} {'active' if active else 'stopped':<8} {rows:>12,.0f} rows read")
+    if not all(state.active.values()) or not state.active:
+        raise typer.Exit(1)
+
+
+@stream_app.command("logs")
+def stream_logs(
+    lines: Annotated[int, typer.Option("-n", help="How many lines.")] = 50,
+) -> None:
+    """Print the end of the streaming job's log."""
+    from streaming import control
+
+    print(process.tail(launcher.log_path(load_config(), control.NAME), lines))
+
+
+@stream_app.command("watch")
+def stream_watch(
+    duration: Annotated[float, typer.Option(help="Seconds to watch.")] = 60.0,
+    truth: Annotated[
+        Path | None, typer.Option(help="Ground truth (default: the newest live run's).")
+    ] = None,
+    every: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 3.0,
+) -> None:
+    """A live summary: processed, alerts, dead letters, precision/recall, latency."""
+    from rich.live import Live
+
+    from storage.cassandra_client import cluster
+    from streaming import control
+    from streaming.summary import LATENCY, histogram_quantile, newest_truth, quality, total
+
+    config = load_config()
+    session = cluster(config.host("cassandra"), config.port("cassandra")).connect()
+
+    def render() -> Table:
+        samples = control.read_metrics(config) or {}
+        path = truth or newest_truth(config.data_dir)
+        checked = quality(session, config.keyspace, path) if path else None
+        table = Table(title="speed layer — live")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        scored = total(samples, "fraudstack_stream_scored_transactions_total")
+        table.add_row("scored transactions", f"{scored:,.0f}")
+        for decision in ("REVIEW", "BLOCK"):
+            count = total(samples, "fraudstack_stream_alerts_total", decision=decision)
+            table.add_row(f"alerts {decision}", f"{count:,.0f}")
+        dead = total(samples, "fraudstack_stream_dead_letters_total")
+        table.add_row("dead letters (quarantined)", f"{dead:,.0f}")
+        for q in (0.5, 0.99):
+            value = histogram_quantile(samples, LATENCY, q)
+            shown = f"{value * 1000:,.0f} ms" if value is not None else "-"
+            table.add_row(f"latency p{q * 100:.0f} (event → Cassandra)", shown)
+        if checked:
+            table.add_row("labelled / scored so far", f"{checked.labelled:,} / {checked.scored:,}")
+            table.add_row("frauds / flagged / caught", f"{checked.frauds:,} / {checked.flagged:,} / {checked.caught:,}")
+            for name, value in (("precision", checked.precision), ("recall", checked.recall)):
+                table.add_row(name, f"{value:.1%}" if value is not None else "-")
+        return table
+
+    ends = time.monotonic() + duration
+    with Live(render(), console=console, refresh_per_second=1) as live:
+        while time.monotonic() < ends:
+            time.sleep(every)
+            live.update(render())
+    session.cluster.shutdown()
 
 
 @app.command()

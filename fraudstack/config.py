@@ -122,6 +122,9 @@ class Config:
 def load_config(env: str | None = None) -> Config:
     """Load the merged configuration.
 
+    Layers, later wins: ``config/defaults.yaml``, ``config/<env>.yaml``,
+    ``config/local.yaml`` (git-ignored), then the file ``$FRAUDSTACK_CONFIG`` names.
+
     Args:
         env: deployment name; defaults to ``$FRAUDSTACK_ENV`` or ``local``.
 
@@ -138,4 +141,7 @@ def load_config(env: str | None = None) -> Config:
     local = CONFIG_DIR / "local.yaml"
     if local.exists():
         raw = _merge(raw, _read_yaml(local))
+    extra = os.environ.get("FRAUDSTACK_CONFIG")
+    if extra:  # one more overlay, last: e.g. a test's own checkpoint and ports
+        raw = _merge(raw, _read_yaml(Path(extra)))
     return Config(raw=raw, env=env)

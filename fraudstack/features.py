@@ -11,7 +11,7 @@ transaction itself:
 - ``linked_24h``: distinct *linked* values in 24 hours (devices per customer,
   customers per card, cards per device, customers per IP; see :data:`ENTITIES`);
 - ``seconds_since_last``, ``km_from_last``, ``speed_kmh``: time and great-circle
-  distance from the entity's previous transaction (if within 30 days), and the
+  distance from the entity's previous transaction (if within 24 hours), and the
   speed that implies (impossible travel). Speed floors the elapsed time at one minute.
 
 :func:`entity_features` is the definition, in pandas. The batch layer runs it over
@@ -44,7 +44,7 @@ ENTITIES: dict[str, tuple[str, str]] = {
 WINDOWS: tuple[tuple[str, int], ...] = (("5m", 300), ("1h", 3600), ("24h", 86_400))
 HISTORY_SECONDS = 86_400  # the longest window: older events never change a feature
 MIN_TRAVEL_SECONDS = 60.0
-LAST_SEEN_SECONDS = 30 * 86_400  # an entity's previous transaction counts for 30 days
+LAST_SEEN_SECONDS = HISTORY_SECONDS  # an entity's previous transaction counts for 24 hours
 EARTH_RADIUS_KM = 6371.0
 HISTORY_BUCKETS = 256  # groups per entity type when computing over full history
 

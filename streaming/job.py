@@ -108,6 +108,8 @@ def start_quarantine(
     def write(rejected_df: DataFrame, batch_id: int) -> None:
         rejected_df = rejected_df.persist()
         try:
+            if rejected_df.isEmpty():
+                return
             rows_df = quarantine_rows(rejected_df).withColumn(
                 "received_at", F.unix_millis("received_at")
             )
@@ -174,27 +176,24 @@ def run(config: Config, queries: tuple[str, ...] = QUERIES) -> int:
     }
     running = [starters[name]() for name in queries]
     stopping = threading.Event()
-
-    def stop(signum: int, _frame: Any) -> None:
-        log.warning(
-            "signal %s: stopping %d queries after their current batch", signum, len(running)
-        )
-        stopping.set()
-        for query in running:
-            query.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.set())
+    signal.signal(signal.SIGINT, lambda signum, _frame: stopping.set())
+    stop_file = config.run_dir / "speed-layer.stop"
     log.warning("speed layer running: %s", ", ".join(q.name for q in running))
-    failed = None
-    try:
-        spark.streams.awaitAnyTermination()
-    except Exception as exc:  # a query died: stop the others, report, exit non-zero
-        failed = exc
+    failed: Exception | None = None
+    while not stopping.is_set() and failed is None:
+        try:
+            spark.streams.awaitAnyTermination(timeout=1)
+        except Exception as exc:  # a query died: stop the others, exit non-zero
+            failed = exc
+        if stop_file.exists() or any(not query.isActive for query in running):
+            stopping.set()
+    log.warning("stopping %d queries after their current micro-batch", len(running))
     for query in running:
         if query.isActive:
             query.stop()
-    if failed is not None and not stopping.is_set():
+    spark.stop()
+    if failed is not None:
         log.error("a streaming query failed: %s", failed)
         return 1
     return 0

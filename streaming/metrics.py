@@ -70,6 +70,12 @@ class PrometheusQueryListener(StreamingQueryListener):
             label,
             registry=self.registry,
         )
+        self.phase_seconds = Gauge(
+            "fraudstack_stream_phase_seconds",
+            "Time the last micro-batch spent in each phase (addBatch = the sink's work)",
+            ["query", "phase"],
+            registry=self.registry,
+        )
         self.failures = Counter(
             "fraudstack_stream_query_failures",
             "Queries that ended with an exception",
@@ -95,6 +101,8 @@ class PrometheusQueryListener(StreamingQueryListener):
         self.processing_rate.labels(query).set(progress.processedRowsPerSecond or 0.0)
         self.batch_seconds.labels(query).observe(progress.batchDuration / 1000.0)
         self.state_rows.labels(query).set(sum(op.numRowsTotal for op in progress.stateOperators))
+        for phase, millis in (progress.durationMs or {}).items():
+            self.phase_seconds.labels(query, phase).set(millis / 1000.0)
         watermark = _parse_time(progress.eventTime.get("watermark"))
         batch_time = _parse_time(progress.timestamp)
         if watermark and batch_time and watermark.year > 1970:

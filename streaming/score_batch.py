@@ -9,6 +9,8 @@ same rows from the same state, so its upserts change nothing.
 
 from __future__ import annotations
 
+import itertools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from fraudstack.views import CUSTOMER_PROFILES, MERCHANT_RISK, with_profiles
 from storage import batch_views, model_registry
 from streaming import sinks
 from streaming.metrics import SpeedLayerMetrics
+
+log = logging.getLogger("fraudstack.speed_layer")
 
 
 def transactions_of(features_df: DataFrame) -> DataFrame:
@@ -106,8 +110,13 @@ class Scorer:
     def __call__(self, features_df: DataFrame, batch_id: int) -> None:
         """The ``foreachBatch`` function."""
         spark = features_df.sparkSession
+        marks = [("start", time.monotonic())]
         self.refresh(spark)
+        marks.append(("refresh", time.monotonic()))
         features_df = features_df.persist()
+        if features_df.isEmpty():
+            features_df.unpersist()
+            return
         scored_df = score(
             features_df,
             self.policy,
@@ -118,19 +127,28 @@ class Scorer:
         ).withColumn("scored_at", F.current_timestamp())
         scored_df = scored_df.persist()
         try:
+            marks.append(("features", time.monotonic()))
             tables = self.tables
             sinks.write_scored(scored_df, tables, batch_id)
             written_at = self.clock()
+            marks.append(("cassandra", time.monotonic()))
             sinks.write_kafka(
                 sinks.alert_records(scored_df),
                 self.config.kafka_bootstrap,
                 self.config.raw["streaming"]["alerts_topic"],
             )
+            marks.append(("kafka", time.monotonic()))
             counts = sinks.minute_counts(scored_df, batch_id).collect()
             sinks.write_counts(
                 [tuple(row[c] for c in sinks.COUNT_COLUMNS) for row in counts], tables
             )
+            marks.append(("counts", time.monotonic()))
             self._observe(scored_df, counts, written_at)
+            marks.append(("metrics", time.monotonic()))
+            log.info(
+                "batch %d: %s", batch_id,
+                ", ".join(f"{b[0]} {b[1] - a[1]:.2f}s" for a, b in itertools.pairwise(marks)),
+            )
         finally:
             scored_df.unpersist()
             features_df.unpersist()

@@ -8,7 +8,7 @@ merges the new transactions into the bucket's history and computes their feature
 with the shared :func:`fraudstack.features.entity_features`, the same code the batch
 layer runs over full history.
 
-The state also deduplicates: a transaction id already in an entity's history
+The state also deduplicates: a transaction id already in the bucket's history
 produces no output. That covers the whole 24-hour history, longer than any
 event-time watermark, and drops nothing for being late.
 """
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 from pyspark.sql.streaming.state import GroupStateTimeout
@@ -59,14 +60,13 @@ OUTPUT_SCHEMA = T.StructType(
 )
 
 
-def _history(state: Any) -> pd.DataFrame:
+def _history(state: Any) -> pa.Table:
     if not state.exists:
-        return _HISTORY_ARROW.empty_table().to_pandas()
-    return pa.ipc.open_stream(state.get[0]).read_all().to_pandas()
+        return _HISTORY_ARROW.empty_table()
+    return pa.ipc.open_stream(state.get[0]).read_all()
 
 
-def _blob(events: pd.DataFrame) -> bytes:
-    table = pa.Table.from_pandas(events[list(STATE_COLUMNS)], _HISTORY_ARROW, preserve_index=False)
+def _blob(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, _HISTORY_ARROW) as writer:
         writer.write_table(table)
@@ -75,37 +75,51 @@ def _blob(events: pd.DataFrame) -> bytes:
 
 def retained(events: pd.DataFrame) -> pd.DataFrame:
     """What later transactions can still need, per entity: its last 24 hours (at most
-    :data:`MAX_EVENTS_PER_ENTITY` rows) and its latest row while that is under 30 days
-    older than the newest event of the bucket. ``events`` is in feature order."""
+    :data:`MAX_EVENTS_PER_ENTITY` rows) and its latest row. ``events`` is in feature order."""
     times = events["event_us"].to_numpy(dtype=np.int64)
-    by_entity = events.groupby("entity_key", sort=False)["event_us"]
-    newest = by_entity.transform("max").to_numpy(dtype=np.int64)
+    newest = events.groupby("entity_key", sort=False)["event_us"].transform("max")
     keys = events["entity_key"].to_numpy(dtype=object)
     is_latest = np.append(keys[1:] != keys[:-1], True)
-    keep = (times > newest - HISTORY_SECONDS * 1_000_000) | is_latest
-    keep &= newest >= times.max() - LAST_SEEN_SECONDS * 1_000_000
-    kept = events[keep]
-    return kept.groupby("entity_key", sort=False).tail(MAX_EVENTS_PER_ENTITY)
+    keep = (times > newest.to_numpy(dtype=np.int64) - HISTORY_SECONDS * 1_000_000) | is_latest
+    return events[keep].groupby("entity_key", sort=False).tail(MAX_EVENTS_PER_ENTITY)
 
 
 def update_bucket(
     key: tuple[Any, ...], batches: Iterator[pd.DataFrame], state: Any
 ) -> Iterator[pd.DataFrame]:
-    """Features of a bucket's new transactions; the bucket's history moves forward."""
+    """Features of a bucket's new transactions; the bucket's history moves forward.
+
+    Only the entities named in the batch are taken out of the (Arrow) history,
+    computed and pruned; the rest of the bucket stays as it is, except entities
+    silent for 24 hours, which are dropped.
+    """
     history = _history(state)
     new = pd.concat(list(batches), ignore_index=True)
-    ids = ["entity_key", "transaction_id"]
-    fresh = ~pd.MultiIndex.from_frame(new[ids]).isin(pd.MultiIndex.from_frame(history[ids]))
-    new = new[fresh].drop_duplicates(ids)
+    # within one entity type a transaction id names one entity: ids suffice
+    seen = pc.is_in(pa.array(new["transaction_id"], pa.string()), history["transaction_id"])
+    new = new[~seen.to_numpy(zero_copy_only=False)].drop_duplicates("transaction_id")
     if new.empty:
         return
+    touched = pc.is_in(history["entity_key"], pa.array(new["entity_key"].unique(), pa.string()))
     events = sort_events(
-        pd.concat([history.assign(is_new=False), new.assign(is_new=True)], ignore_index=True)
+        pd.concat(
+            [
+                history.filter(touched).to_pandas().assign(is_new=False),
+                new.assign(is_new=True),
+            ],
+            ignore_index=True,
+        )
     )
     is_new = events["is_new"].to_numpy(dtype=bool)
     features = entity_features(events, is_new)
     chosen = events[is_new].reset_index(drop=True)
-    state.update((_blob(retained(events)),))
+    kept = pa.Table.from_pandas(
+        retained(events)[list(STATE_COLUMNS)], _HISTORY_ARROW, preserve_index=False
+    )
+    rest = history.filter(pc.invert(touched))
+    newest = max(int(events["event_us"].max()), int(pc.max(history["event_us"]).as_py() or 0))
+    rest = rest.filter(pc.greater_equal(rest["event_us"], newest - LAST_SEEN_SECONDS * 1_000_000))
+    state.update((_blob(pa.concat_tables([rest, kept])),))
     yield pd.concat(
         [
             pd.DataFrame(

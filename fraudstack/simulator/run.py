@@ -18,6 +18,7 @@ from fraudstack.simulator.generator import Marketplace, midnight
 from fraudstack.simulator.settings import SimulatorSettings
 
 BATCH = 50_000
+LIVE_CHUNK_SECONDS = 10
 
 
 def resolve_target(config: Config, target: str) -> str:
@@ -66,7 +67,9 @@ def write_truth(rows: list[dict[str, Any]], path: Path) -> None:
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), path)
+    partial = path.with_suffix(".partial")
+    pq.write_table(pa.Table.from_pylist(rows), partial)
+    partial.replace(path)  # readers never see half a file
 
 
 def to_kafka(config: Config, records: Iterator[WireRecord], truth_path: Path) -> Counter[str]:
@@ -146,8 +149,10 @@ def live(
 ) -> Counter[str]:
     """Send ``rate`` transactions a second for ``duration`` seconds, stamped with the send time.
 
-    Each second's batch is one small simulated "day" of the marketplace (fraud episodes
-    included, in their order) whose events are stamped with the wall clock as they go.
+    Every ``LIVE_CHUNK_SECONDS`` a small simulated "day" of the marketplace (fraud
+    episodes included, in their order) is made and sent ``rate`` a second, each event
+    stamped with the wall clock as it goes. The ground truth so far is rewritten to
+    ``truth_path`` every 5 seconds.
     Chargebacks arrive days after a sale, so a live run emits none.
     """
     import time
@@ -162,18 +167,20 @@ def live(
     truth: list[dict[str, Any]] = []
     started = time.monotonic()
     tick = 0
+    pending: list[Any] = []
     try:
         while time.monotonic() - started < duration:
-            sales = [
-                e
-                for e in market.day(midnight(dt.datetime.now(dt.UTC)), rate)
-                if e.kind == "transaction"
-            ]
+            if not pending:  # a small "day" per chunk: enough sales for whole fraud episodes
+                day = market.day(midnight(dt.datetime.now(dt.UTC)), rate * LIVE_CHUNK_SECONDS)
+                pending = [e for e in day if e.kind == "transaction"]
+            sales, pending = pending[:rate], pending[rate:]
             for event in sales:
                 event.record["event_time"] = format_time(dt.datetime.now(dt.UTC))
             for record in on_the_wire(iter(sales), settings.faults, settings.seed + tick):
                 send_counted(producer, record, counts, truth)
             tick += 1
+            if tick % 5 == 0:  # the truth so far, for live precision and recall
+                write_truth(truth, truth_path)
             pause = started + tick - time.monotonic()
             if pause > 0:
                 time.sleep(pause)

@@ -1,0 +1,150 @@
+"""Start, stop and inspect the speed layer as a background process of the stack.
+
+``start`` launches ``spark-submit streaming/job.py`` detached (pid file and log
+beside the stack's services) and waits until every query reports itself active on
+the job's metrics endpoint. ``stop`` asks the job to stop between micro-batches
+(a stop file it polls), then falls back to signals.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from fraudstack.config import Config
+from fraudstack.spark import spark_conf, spark_env
+from fraudstack.stack import launcher, process
+
+NAME = "speed-layer"
+_SAMPLE = re.compile(r'^(\w+)(?:\{([^}]*)\})? ([-+\w.]+)$')
+
+
+class StreamError(RuntimeError):
+    """The speed layer could not be started or stopped; the message says why."""
+
+
+def stop_file(config: Config) -> Path:
+    return config.run_dir / f"{NAME}.stop"
+
+
+def metrics_url(config: Config) -> str:
+    return f"http://{config.raw['host']}:{config.raw['streaming']['metrics_port']}/metrics"
+
+
+def command(config: Config, queries: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """The spark-submit command line and environment of the job."""
+    settings = config.raw["streaming"]
+    argv = [
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--name", "fraudstack-speed-layer",
+        "--driver-memory", str(settings["driver_memory"]),
+    ]  # fmt: skip
+    for key, value in spark_conf(config).items():
+        argv += ["--conf", f"{key}={value}"]
+    argv += [str(config.root / "streaming" / "job.py"), *queries]
+    env = {**os.environ, **spark_env(config), "PYTHONPATH": str(config.root)}
+    return argv, env
+
+
+def read_metrics(config: Config, timeout: float = 2.0) -> dict[str, float] | None:
+    """The job's metrics as ``name{labels}`` → value, or None if it does not answer."""
+    try:
+        response = requests.get(metrics_url(config), timeout=timeout)
+        response.raise_for_status()
+    except requests.RequestException:
+        return None
+    samples = {}
+    for line in response.text.splitlines():
+        match = _SAMPLE.match(line)
+        if match:
+            name, labels, value = match.groups()
+            samples[f"{name}{{{labels}}}" if labels else name] = float(value)
+    return samples
+
+
+@dataclass
+class StreamStatus:
+    """What ``fraudstack stream status`` shows."""
+
+    pid: int | None
+    active: dict[str, bool] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+def status(config: Config) -> StreamStatus:
+    """Whether the job runs, and each query's state from its metrics endpoint."""
+    pid = launcher.pid_file(config, NAME).running_pid()
+    samples = read_metrics(config) if pid else None
+    active = {
+        key.split('"')[1]: value == 1.0
+        for key, value in (samples or {}).items()
+        if key.startswith("fraudstack_stream_query_active{")
+    }
+    return StreamStatus(pid, active, samples or {})
+
+
+def start(
+    config: Config, queries: tuple[str, ...] = (), timeout: float = 240.0
+) -> StreamStatus:
+    """Launch the job and wait until its queries are active.
+
+    Raises:
+        StreamError: it is already running, the metrics port is taken, the process
+            exits, or the queries are not all active within ``timeout`` seconds.
+    """
+    from streaming.job import QUERIES
+
+    if launcher.pid_file(config, NAME).running_pid():
+        raise StreamError("the speed layer is already running (`fraudstack stream status`)")
+    port = int(config.raw["streaming"]["metrics_port"])
+    if process.port_in_use(config.raw["host"], port):
+        raise StreamError(f"port {port} is taken by {launcher.port_owner(port)}")
+    stop_file(config).unlink(missing_ok=True)
+    argv, env = command(config, queries)
+    log = launcher.log_path(config, NAME)
+    pid_file = launcher.pid_file(config, NAME)
+    process.spawn(argv, log_path=log, pid_file=pid_file, env=env, cwd=config.root)
+    wanted = set(queries or QUERIES)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = status(config)
+        if not current.running:
+            raise StreamError(f"the speed layer exited; last log lines:\n{process.tail(log, 30)}")
+        if wanted <= {name for name, on in current.active.items() if on}:
+            return current
+        time.sleep(1.0)
+    raise StreamError(
+        f"queries not active after {timeout:.0f}s; last log lines:\n{process.tail(log, 30)}"
+    )
+
+
+def stop(config: Config, timeout: float = 90.0) -> bool:
+    """Stop the job between micro-batches; signals if it does not stop in ``timeout``.
+
+    Returns:
+        True if a running job was stopped.
+    """
+    pid_file = launcher.pid_file(config, NAME)
+    if not pid_file.running_pid():
+        pid_file.remove()
+        return False
+    stop_file(config).parent.mkdir(parents=True, exist_ok=True)
+    stop_file(config).touch()
+    deadline = time.monotonic() + timeout
+    while pid_file.running_pid() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if pid_file.running_pid():
+        process.terminate(pid_file)
+    pid_file.remove()
+    stop_file(config).unlink(missing_ok=True)
+    return True
