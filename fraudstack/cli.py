@@ -193,7 +193,9 @@ def stream_status() -> None:
     console.print(f"speed layer: [green]running[/green] (pid {state.pid})")
     for name, active in sorted(state.active.items()):
         rows = total(state.metrics, "fraudstack_stream_input_rows_total", query=name)
-        console.print(f"  {name:<22} {'active' if active else 'stopped':<8} {rows:>12,.0f} rows read")
+        console.print(
+            f"  {name:<22} {'active' if active else 'stopped':<8} {rows:>12,.0f} rows read"
+        )
     if not all(state.active.values()) or not state.active:
         raise typer.Exit(1)
 
@@ -246,7 +248,10 @@ def stream_watch(
             table.add_row(f"latency p{q * 100:.0f} (event → Cassandra)", shown)
         if checked:
             table.add_row("labelled / scored so far", f"{checked.labelled:,} / {checked.scored:,}")
-            table.add_row("frauds / flagged / caught", f"{checked.frauds:,} / {checked.flagged:,} / {checked.caught:,}")
+            table.add_row(
+                "frauds / flagged / caught",
+                f"{checked.frauds:,} / {checked.flagged:,} / {checked.caught:,}",
+            )
             for name, value in (("precision", checked.precision), ("recall", checked.recall)):
                 table.add_row(name, f"{value:.1%}" if value is not None else "-")
         return table

@@ -22,7 +22,7 @@ from fraudstack.spark import spark_conf, spark_env
 from fraudstack.stack import launcher, process
 
 NAME = "speed-layer"
-_SAMPLE = re.compile(r'^(\w+)(?:\{([^}]*)\})? ([-+\w.]+)$')
+_SAMPLE = re.compile(r"^(\w+)(?:\{([^}]*)\})? ([-+\w.]+)$")
 
 
 class StreamError(RuntimeError):
@@ -93,9 +93,7 @@ def status(config: Config) -> StreamStatus:
     return StreamStatus(pid, active, samples or {})
 
 
-def start(
-    config: Config, queries: tuple[str, ...] = (), timeout: float = 240.0
-) -> StreamStatus:
+def start(config: Config, queries: tuple[str, ...] = (), timeout: float = 240.0) -> StreamStatus:
     """Launch the job and wait until its queries are active.
 
     Raises:

@@ -15,11 +15,11 @@ last committed micro-batch ended. SIGTERM stops the queries between batches.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
 import threading
-from typing import Any
 
 from prometheus_client import start_http_server
 from pyspark.sql import DataFrame, SparkSession
@@ -59,6 +59,30 @@ STREAMING_CONF = {
 QUERIES = ("score", "quarantine", "archive_transactions", "archive_chargebacks")
 
 
+def starting_offsets(config: Config, topics: str) -> str:
+    """Where a query without a checkpoint starts. ``latest`` is pinned to the end offsets
+    now, before the query starts, so nothing produced after ``start`` returns is skipped."""
+    wanted = config.raw["streaming"]["starting_offsets"]
+    if wanted != "latest":
+        return str(wanted)
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=config.kafka_bootstrap, group_id=None)
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics.split(",")
+            for p in consumer.partitions_for_topic(topic) or ()
+        ]
+        ends = consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+    offsets: dict[str, dict[str, int]] = {}
+    for partition, offset in ends.items():
+        offsets.setdefault(partition.topic, {})[str(partition.partition)] = offset
+    return json.dumps(offsets)
+
+
 def read_kafka(spark: SparkSession, config: Config, topics: str) -> DataFrame:
     """A Kafka stream of ``topics`` (comma-separated), with the settings from config."""
     settings = config.raw["streaming"]
@@ -66,7 +90,7 @@ def read_kafka(spark: SparkSession, config: Config, topics: str) -> DataFrame:
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", config.kafka_bootstrap)
         .option("subscribe", topics)
-        .option("startingOffsets", settings["starting_offsets"])
+        .option("startingOffsets", starting_offsets(config, topics))
         .option("maxOffsetsPerTrigger", int(settings["max_offsets_per_trigger"]))
         .option("failOnDataLoss", "true")
         .load()

@@ -146,7 +146,8 @@ class Scorer:
             self._observe(scored_df, counts, written_at)
             marks.append(("metrics", time.monotonic()))
             log.info(
-                "batch %d: %s", batch_id,
+                "batch %d: %s",
+                batch_id,
                 ", ".join(f"{b[0]} {b[1] - a[1]:.2f}s" for a, b in itertools.pairwise(marks)),
             )
         finally:

@@ -88,5 +88,7 @@ def quality(session: Any, keyspace: str, truth_path: Path) -> Quality | None:
 
 def newest_truth(data_dir: Path) -> Path | None:
     """The most recent live run's truth file."""
-    files = sorted((data_dir / "simulator").glob("truth-live-*.parquet"), key=lambda p: p.stat().st_mtime)
+    files = sorted(
+        (data_dir / "simulator").glob("truth-live-*.parquet"), key=lambda p: p.stat().st_mtime
+    )
     return files[-1] if files else None

@@ -11,7 +11,8 @@ import yaml
 from fraudstack.config import Config
 from fraudstack.stack import launcher
 from fraudstack.stack.services.alertmanager import alertmanager_config
-from tests.monitoring.conftest import Mailbox, Webhook, wait_for
+from tests.monitoring.conftest import Mailbox, Webhook
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from monitoring.notifier import Notification, Notifier, SmtpSettings
-from tests.monitoring.conftest import Mailbox, Webhook, free_port
+from tests.monitoring.conftest import Mailbox, Webhook
+from tests.polling import free_port
 
 
 class Clock:

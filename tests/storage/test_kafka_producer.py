@@ -102,7 +102,7 @@ def test_the_producer_serves_its_counters_while_open(stack: Config) -> None:
     import requests
 
     from fraudstack.stack.process import port_open
-    from tests.monitoring.conftest import free_port
+    from tests.polling import free_port
 
     port = free_port()
     producer = EventProducer(stack.kafka_bootstrap, metrics=("127.0.0.1", port))
