@@ -174,6 +174,6 @@ def with_model_score(df: DataFrame, model: Any | None, version: str | None) -> D
     inputs = model_input(df.select("transaction_id", *MODEL_FEATURES))
     scores = model.transform(inputs).select(
         "transaction_id",
-        F.round(vector_to_array("probability")[1], 4).alias("model_score"),
+        F.round(vector_to_array(F.col("probability"))[1], 4).alias("model_score"),
     )
     return df.join(scores, "transaction_id", "left").withColumn("model_version", F.lit(version))

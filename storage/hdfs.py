@@ -46,9 +46,9 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
     finally:
         stream.close()
     options = jvm.org.apache.hadoop.fs.Options.Rename.OVERWRITE
-    rename_options = spark.sparkContext._gateway.new_array(
-        jvm.org.apache.hadoop.fs.Options.Rename, 1
-    )
+    gateway = spark.sparkContext._gateway
+    assert gateway is not None
+    rename_options = gateway.new_array(jvm.org.apache.hadoop.fs.Options.Rename, 1)
     rename_options[0] = options
     jvm.org.apache.hadoop.fs.FileContext.getFileContext(
         target.toUri(), spark.sparkContext._jsc.hadoopConfiguration()

@@ -162,6 +162,6 @@ class Scorer:
                     self.metrics.alerts.labels(row["value"]).inc(row["transactions"])
             else:
                 self.metrics.reasons.labels(row["value"]).inc(row["transactions"])
-        event_ms = scored_df.select(F.unix_millis("event_time").alias("ms")).toPandas()["ms"]
-        for latency in written_at - event_ms.to_numpy() / 1000.0:
+        event_ms = [row[0] for row in scored_df.select(F.unix_millis("event_time")).collect()]
+        for latency in (written_at - ms / 1000.0 for ms in event_ms):
             self.metrics.latency.observe(max(0.0, float(latency)))

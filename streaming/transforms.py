@@ -21,7 +21,7 @@ KAFKA_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
 
 @F.pandas_udf(T.StringType())  # type: ignore[call-overload]
 def _rejection_reason(topics: pd.Series, values: pd.Series) -> pd.Series:
-    reasons = []
+    reasons: list[str | None] = []
     for topic, value in zip(topics, values, strict=True):
         event_type = TOPIC_EVENTS.get(topic)
         if event_type is None:

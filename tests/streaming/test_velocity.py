@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 
 from fraudstack.features import FEATURES, entity_features, sort_events
@@ -32,7 +34,7 @@ def run_batches(events: pd.DataFrame, cuts: list[int]) -> pd.DataFrame:
     state, outputs = HeldState(), []
     arriving = events.assign(payload="{}")
     bounds = [0, *cuts, len(arriving)]
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         batch = arriving.iloc[start:end]
         outputs += list(update_bucket(("customer", 0), iter([batch]), state))
     return pd.concat(outputs, ignore_index=True)
@@ -72,7 +74,7 @@ def test_state_keeps_a_day_per_entity_and_the_latest_row() -> None:
                 "lon": [None] * 4,
                 "linked": [None] * 4,
             }
-        )  # fmt: skip
+        )
     )
     kept = retained(events)
     # a: only the last day survives (2 is exactly 24 h and 5 µs older than 3); b: its only row
