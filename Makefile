@@ -13,11 +13,18 @@ help: ## List the targets
 setup: ## Install Debian packages, the virtualenv and the service jars (idempotent)
 	@scripts/setup.sh
 
-demo: setup ## Set up, start the stack, load a week of history, stream live transactions
+demo: setup ## Set up, start the stack and the speed layer, stream live transactions, watch them scored
 	@$(BIN)/fraudstack up
 	@$(BIN)/fraudstack status
 	@$(BIN)/fraudstack generate --days 7 --to master
-	@$(BIN)/fraudstack generate --rate 200 --duration 20
+	@$(BIN)/fraudstack stream start
+	@mkdir -p .fraudstack/logs
+	@echo "live generator: 50 transactions/s for 90 s (log: .fraudstack/logs/demo-generator.log)"
+	@$(BIN)/fraudstack generate --rate 50 --duration 90 --customers 50000 \
+		> .fraudstack/logs/demo-generator.log 2>&1 & \
+	$(BIN)/fraudstack stream watch --duration 110; wait
+	@$(BIN)/fraudstack stream status
+	@echo "The speed layer keeps running: fraudstack stream stop (or make down) stops it."
 
 up: ## Start the local stack
 	@$(BIN)/fraudstack up

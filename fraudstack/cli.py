@@ -228,39 +228,47 @@ def stream_watch(
     config = load_config()
     session = cluster(config.host("cassandra"), config.port("cassandra")).connect()
 
-    def render() -> Table:
+    def measures() -> list[tuple[str, str]]:
         samples = control.read_metrics(config) or {}
         path = truth or newest_truth(config.data_dir)
         checked = quality(session, config.keyspace, path) if path else None
-        table = Table(title="speed layer — live")
-        table.add_column("measure")
-        table.add_column("value", justify="right")
-        scored = total(samples, "fraudstack_stream_scored_transactions_total")
-        table.add_row("scored transactions", f"{scored:,.0f}")
+        rows = [("scored", f"{total(samples, 'fraudstack_stream_scored_transactions_total'):,.0f}")]
         for decision in ("REVIEW", "BLOCK"):
             count = total(samples, "fraudstack_stream_alerts_total", decision=decision)
-            table.add_row(f"alerts {decision}", f"{count:,.0f}")
+            rows.append((f"alerts {decision}", f"{count:,.0f}"))
         dead = total(samples, "fraudstack_stream_dead_letters_total")
-        table.add_row("dead letters (quarantined)", f"{dead:,.0f}")
+        rows.append(("dead letters", f"{dead:,.0f}"))
         for q in (0.5, 0.99):
             value = histogram_quantile(samples, LATENCY, q)
             shown = f"{value * 1000:,.0f} ms" if value is not None else "-"
-            table.add_row(f"latency p{q * 100:.0f} (event → Cassandra)", shown)
+            rows.append((f"latency p{q * 100:.0f} (event → Cassandra)", shown))
         if checked:
-            table.add_row("labelled / scored so far", f"{checked.labelled:,} / {checked.scored:,}")
-            table.add_row(
-                "frauds / flagged / caught",
-                f"{checked.frauds:,} / {checked.flagged:,} / {checked.caught:,}",
-            )
+            rows.append(("labelled / scored", f"{checked.labelled:,} / {checked.scored:,}"))
+            caught = f"{checked.frauds:,} / {checked.flagged:,} / {checked.caught:,}"
+            rows.append(("frauds / flagged / caught", caught))
             for name, value in (("precision", checked.precision), ("recall", checked.recall)):
-                table.add_row(name, f"{value:.1%}" if value is not None else "-")
+                rows.append((name, f"{value:.1%}" if value is not None else "-"))
+        return rows
+
+    def render() -> Table:
+        table = Table(title="speed layer — live")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for row in measures():
+            table.add_row(*row)
         return table
 
     ends = time.monotonic() + duration
-    with Live(render(), console=console, refresh_per_second=1) as live:
+    if console.is_terminal:
+        with Live(render(), console=console, refresh_per_second=1) as live:
+            while time.monotonic() < ends:
+                time.sleep(every)
+                live.update(render())
+    else:  # a log: one line per refresh
         while time.monotonic() < ends:
-            time.sleep(every)
-            live.update(render())
+            console.print("; ".join(f"{name} {value}" for name, value in measures()))
+            time.sleep(max(every, 10.0))
+        console.print(render())
     session.cluster.shutdown()
 
 
@@ -273,7 +281,10 @@ def generate(
     to: Annotated[
         str, typer.Option(help="kafka, master (the HDFS master dataset), or a Parquet folder.")
     ] = "kafka",
-    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Same seed, same data (default: 7; live mode: a fresh one per run)."),
+    ] = None,
     customers: Annotated[int, typer.Option(help="Customers in the marketplace.")] = 5_000,
     per_day: Annotated[int, typer.Option(help="Transactions per day.")] = 20_000,
     rate: Annotated[int, typer.Option(help="Live mode: transactions a second, now.")] = 0,
@@ -291,6 +302,8 @@ def generate(
 
     config = load_config()
     if rate > 0:
+        # a fresh seed per live run: the same ids again would be dropped as duplicates
+        seed = int(time.time()) if seed is None else seed
         settings = SimulatorSettings(seed=seed, customers=customers, transactions_per_day=rate)
         truth = (
             config.data_dir
@@ -311,6 +324,7 @@ def generate(
         else dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     )
     to = resolve_target(config, to)
+    seed = 7 if seed is None else seed
     settings = SimulatorSettings(seed=seed, customers=customers, transactions_per_day=per_day)
     truth = config.data_dir / "simulator" / f"truth-seed{seed}-{first:%Y%m%d}-{days}d.parquet"
     records = wire_history(config, settings, first, days)
