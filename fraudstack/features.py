@@ -240,6 +240,24 @@ def with_bucket(long_df: DataFrame, buckets: int) -> DataFrame:
     return long_df.withColumn("bucket", F.pmod(F.xxhash64("entity_key"), F.lit(buckets)))
 
 
+def pivot_features(long_features_df: DataFrame, carry: Sequence[str] = ()) -> DataFrame:
+    """One row per transaction with :data:`WIDE_FEATURES`, in one aggregation (no joins).
+
+    Args:
+        long_features_df: ``transaction_id``, ``entity`` and :data:`FEATURES`.
+        carry: columns set on one row of each transaction (e.g. the payload) to keep.
+    """
+    is_entity = {entity: F.col("entity") == entity for entity in ENTITIES}
+    return long_features_df.groupBy("transaction_id").agg(
+        *[F.max(name).alias(name) for name in carry],
+        *[
+            F.max(F.when(is_entity[entity], F.col(name))).alias(f"{entity}_{name}")
+            for entity in ENTITIES
+            for name in FEATURES
+        ],
+    )
+
+
 def widen(tx_df: DataFrame, long_features_df: DataFrame) -> DataFrame:
     """Attach each entity's features to its transaction as ``<entity>_<feature>`` columns.
 
@@ -250,10 +268,4 @@ def widen(tx_df: DataFrame, long_features_df: DataFrame) -> DataFrame:
     Returns:
         ``tx_df`` with :data:`WIDE_FEATURES` (null where the transaction has no such entity).
     """
-    wide_df = tx_df
-    for entity in ENTITIES:
-        entity_df = long_features_df.where(F.col("entity") == entity).select(
-            "transaction_id", *[F.col(name).alias(f"{entity}_{name}") for name in FEATURES]
-        )
-        wide_df = wide_df.join(entity_df, "transaction_id", "left")
-    return wide_df
+    return tx_df.join(pivot_features(long_features_df), "transaction_id", "left")

@@ -74,10 +74,10 @@ def _write_partition(target: CassandraTarget, partition: Iterator[Row]) -> None:
     write_rows(target, (tuple(row[name] for name in target.columns) for row in partition))
 
 
-def _write_partition_to_tables(
-    targets: Sequence[tuple[CassandraTarget, str | None]], partition: Iterator[Row]
+def write_to_tables(
+    targets: Sequence[tuple[CassandraTarget, str | None]], rows: Sequence[Row]
 ) -> None:
-    rows = list(partition)
+    """Upsert ``rows`` into each target table (the rows whose ``flag`` column is true)."""
     for target, flag in targets:
         chosen = (row for row in rows if flag is None or row[flag])
         write_rows(target, (tuple(row[name] for name in target.columns) for row in chosen))
@@ -117,6 +117,4 @@ def write_dataframe_to_tables(
     if missing:
         raise ValueError(f"cannot write to Cassandra: DataFrame lacks columns {missing}")
     chosen = list(targets)
-    df.select(*sorted(needed)).foreachPartition(
-        lambda rows: _write_partition_to_tables(chosen, rows)
-    )
+    df.select(*sorted(needed)).foreachPartition(lambda rows: write_to_tables(chosen, list(rows)))

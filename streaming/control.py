@@ -45,7 +45,11 @@ def command(config: Config, queries: tuple[str, ...] = ()) -> tuple[list[str], d
         "--name", "fraudstack-speed-layer",
         "--driver-memory", str(settings["driver_memory"]),
     ]  # fmt: skip
-    for key, value in spark_conf(config).items():
+    conf = {
+        **spark_conf(config),
+        "spark.sql.shuffle.partitions": str(settings["shuffle_partitions"]),
+    }
+    for key, value in conf.items():
         argv += ["--conf", f"{key}={value}"]
     argv += [str(config.root / "streaming" / "job.py"), *queries]
     env = {**os.environ, **spark_env(config), "PYTHONPATH": str(config.root)}

@@ -182,7 +182,8 @@ def start_archive(spark: SparkSession, config: Config, event_type: str) -> Strea
 def run(config: Config, queries: tuple[str, ...] = QUERIES) -> int:
     """Start the queries and block until they stop; 0 after a clean stop, 1 on failure."""
     settings = config.raw["streaming"]
-    spark = build_session("fraudstack-speed-layer", config, extra=STREAMING_CONF)
+    extra = {**STREAMING_CONF, "spark.sql.shuffle.partitions": str(settings["shuffle_partitions"])}
+    spark = build_session("fraudstack-speed-layer", config, extra=extra)
     spark.sparkContext.setLogLevel("WARN")
     listener = PrometheusQueryListener()
     spark.streams.addListener(listener)

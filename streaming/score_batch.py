@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,7 @@ from pyspark.sql import functions as F
 
 from fraudstack.config import Config
 from fraudstack.events import TRANSACTION_SCHEMA
-from fraudstack.features import widen, with_amount_usd
+from fraudstack.features import WIDE_FEATURES, pivot_features, with_amount_usd
 from fraudstack.scoring import Policy, with_model_score, with_risk, with_rule_hits
 from fraudstack.views import CUSTOMER_PROFILES, MERCHANT_RISK, with_profiles
 from storage import batch_views, model_registry
@@ -32,12 +31,12 @@ log = logging.getLogger("fraudstack.speed_layer")
 
 
 def transactions_of(features_df: DataFrame) -> DataFrame:
-    """The transactions of a micro-batch, parsed from the payload on their customer rows."""
-    return with_amount_usd(
-        features_df.where(F.col("entity") == "customer")
-        .select(F.from_json("payload", TRANSACTION_SCHEMA).alias("tx"))
-        .select("tx.*")
-    )
+    """One row per transaction of the micro-batch: its fields (from the payload carried on
+    the customer row) and every entity's features, in one aggregation."""
+    wide_df = pivot_features(features_df, carry=["payload"])
+    parsed = F.from_json("payload", TRANSACTION_SCHEMA)
+    fields = [parsed[name].alias(name) for name in TRANSACTION_SCHEMA.names]
+    return with_amount_usd(wide_df.select(*fields, *WIDE_FEATURES))
 
 
 def score(
@@ -50,7 +49,7 @@ def score(
 ) -> DataFrame:
     """One scored row per transaction of the batch: features, enrichment, rules, model, decision."""
     return (
-        widen(transactions_of(features_df), features_df)
+        transactions_of(features_df)
         .transform(with_profiles, customers_df, merchants_df)
         .transform(with_rule_hits, policy)
         .transform(with_model_score, model, model_version)
@@ -73,7 +72,6 @@ class Scorer:
     policy: Policy
     metrics: SpeedLayerMetrics
     refresh_seconds: float = 10.0
-    clock: Callable[[], float] = time.time
     _model: Any = None
     _model_version: str | None = None
     _views: dict[str, tuple[DataFrame, str | None]] = field(default_factory=dict)
@@ -129,39 +127,33 @@ class Scorer:
         try:
             marks.append(("features", time.monotonic()))
             tables = self.tables
-            sinks.write_scored(scored_df, tables, batch_id)
-            written_at = self.clock()
+            summary = sinks.write_scored(scored_df, tables, batch_id)
             marks.append(("cassandra", time.monotonic()))
-            sinks.write_kafka(
-                sinks.alert_records(scored_df),
-                self.config.kafka_bootstrap,
-                self.config.raw["streaming"]["alerts_topic"],
-            )
+            if any(decision != "ALLOW" for _, decision, _, _ in summary):
+                sinks.write_kafka(
+                    sinks.alert_records(scored_df),
+                    self.config.kafka_bootstrap,
+                    self.config.raw["streaming"]["alerts_topic"],
+                )
             marks.append(("kafka", time.monotonic()))
-            counts = sinks.minute_counts(scored_df, batch_id).collect()
-            sinks.write_counts(
-                [tuple(row[c] for c in sinks.COUNT_COLUMNS) for row in counts], tables
-            )
+            sinks.write_counts(sinks.minute_counts(summary, batch_id), tables)
+            self._observe(summary)
             marks.append(("counts", time.monotonic()))
-            self._observe(scored_df, counts, written_at)
-            marks.append(("metrics", time.monotonic()))
             log.info(
-                "batch %d: %s",
+                "batch %d: %d transactions; %s",
                 batch_id,
+                len(summary),
                 ", ".join(f"{b[0]} {b[1] - a[1]:.2f}s" for a, b in itertools.pairwise(marks)),
             )
         finally:
             scored_df.unpersist()
             features_df.unpersist()
 
-    def _observe(self, scored_df: DataFrame, counts: list[Any], written_at: float) -> None:
-        for row in counts:
-            if row["dimension"] == "decision":
-                self.metrics.scored.labels(row["value"]).inc(row["transactions"])
-                if row["value"] != "ALLOW":
-                    self.metrics.alerts.labels(row["value"]).inc(row["transactions"])
-            else:
-                self.metrics.reasons.labels(row["value"]).inc(row["transactions"])
-        event_ms = [row[0] for row in scored_df.select(F.unix_millis("event_time")).collect()]
-        for latency in (written_at - ms / 1000.0 for ms in event_ms):
-            self.metrics.latency.observe(max(0.0, float(latency)))
+    def _observe(self, summary: list[tuple[int, str, list[str], float]]) -> None:
+        for event_ms, decision, reasons, written_at in summary:
+            self.metrics.scored.labels(decision).inc()
+            if decision != "ALLOW":
+                self.metrics.alerts.labels(decision).inc()
+            for reason in reasons:
+                self.metrics.reasons.labels(reason).inc()
+            self.metrics.latency.observe(max(0.0, written_at - event_ms / 1000.0))

@@ -9,15 +9,20 @@ and key, which consumers use to drop the copy.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 from fraudstack.config import Config
 from fraudstack.features import WIDE_FEATURES
 from fraudstack.scoring import MODEL_FEATURES
-from storage.cassandra_writer import CassandraTarget, write_dataframe_to_tables, write_rows
+from storage.cassandra_writer import CassandraTarget, write_rows, write_to_tables
 
 TRANSACTION_COLUMNS = (
     "customer_id", "event_time", "transaction_id", "merchant_id", "amount", "currency",
@@ -105,28 +110,6 @@ def with_cassandra_columns(scored_df: DataFrame, batch_id: int) -> DataFrame:
     )
 
 
-def minute_counts(scored_df: DataFrame, batch_id: int) -> DataFrame:
-    """Transactions per event-time minute by decision and by reason code, for this batch."""
-    minute = F.date_trunc("minute", "event_time")
-    by_decision = scored_df.select(
-        minute.alias("minute"),
-        F.lit("decision").alias("dimension"),
-        F.col("decision").alias("value"),
-    )
-    by_reason = scored_df.select(
-        minute.alias("minute"),
-        F.lit("reason").alias("dimension"),
-        F.explode("reasons").alias("value"),
-    )
-    return (
-        by_decision.unionByName(by_reason)
-        .groupBy("minute", "dimension", "value")
-        .agg(F.count(F.lit(1)).cast("int").alias("transactions"))
-        .withColumn("day", F.to_date("minute"))
-        .withColumn("batch_id", F.lit(batch_id).cast("long"))
-    )
-
-
 def alert_records(scored_df: DataFrame) -> DataFrame:
     """Kafka ``key`` (customer id) and JSON ``value`` of every REVIEW and BLOCK decision."""
     iso = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
@@ -141,17 +124,63 @@ def alert_records(scored_df: DataFrame) -> DataFrame:
     )
 
 
-def write_scored(scored_df: DataFrame, tables: Tables, batch_id: int) -> None:
-    """Upsert a scored micro-batch into the transaction and alert tables in one pass."""
-    write_dataframe_to_tables(
-        with_cassandra_columns(scored_df, batch_id),
-        [
-            (tables.transactions, None),
-            (tables.scored, None),
-            (tables.alerts_by_day, "is_alert"),
-            (tables.alerts_by_id, "is_alert"),
-        ],
+SUMMARY_COLUMNS = ("event_ms", "decision", "reasons")
+
+
+def _write_and_summarise(
+    targets: list[tuple[CassandraTarget, str | None]], partition: Iterable[Row]
+) -> Iterator[tuple[int, str, list[str], float]]:
+    rows = list(partition)
+    write_to_tables(targets, rows)
+    written_at = time.time()
+    for row in rows:
+        yield row["event_ms"], row["decision"], list(row["reasons"] or ()), written_at
+
+
+def write_scored(
+    scored_df: DataFrame, tables: Tables, batch_id: int
+) -> list[tuple[int, str, list[str], float]]:
+    """Upsert a scored micro-batch into the transaction and alert tables in one pass.
+
+    Returns:
+        Per transaction: event time (epoch ms), decision, reasons and when its rows
+        were written (epoch s), for the counters and the latency histogram.
+    """
+    targets: list[tuple[CassandraTarget, str | None]] = [
+        (tables.transactions, None),
+        (tables.scored, None),
+        (tables.alerts_by_day, "is_alert"),
+        (tables.alerts_by_id, "is_alert"),
+    ]
+    needed = sorted(
+        {name for target, flag in targets for name in (*target.columns, flag) if name}
+        | set(SUMMARY_COLUMNS)
     )
+    rows_df = with_cassandra_columns(scored_df, batch_id).withColumn(
+        "event_ms", F.col("event_time")
+    )
+    return (
+        rows_df.select(*needed)
+        .rdd.mapPartitions(lambda rows: _write_and_summarise(targets, rows))
+        .collect()
+    )
+
+
+def minute_counts(
+    summary: list[tuple[int, str, list[str], float]], batch_id: int
+) -> list[tuple[Any, ...]]:
+    """Rows of ``counts_by_minute`` for this batch: by event-time minute, decision and reason."""
+    counts: Counter[tuple[int, str, str]] = Counter()
+    for event_ms, decision, reasons, _ in summary:
+        minute = event_ms // 60_000 * 60_000
+        counts[(minute, "decision", decision)] += 1
+        for reason in reasons:
+            counts[(minute, "reason", reason)] += 1
+    return [
+        (dt.datetime.fromtimestamp(minute / 1000, dt.UTC).date(), minute, dimension, value,
+         batch_id, count)
+        for (minute, dimension, value), count in sorted(counts.items())
+    ]  # fmt: skip
 
 
 def write_counts(rows: list[tuple], tables: Tables) -> None:
