@@ -80,8 +80,9 @@ def down(
     from streaming import control
 
     config = load_config()
-    if control.stop(config):  # the speed layer depends on every service
-        console.print("speed-layer  stopped")
+    for realtime in (False, True):  # the speed layer depends on every service
+        if control.stop(config, realtime=realtime):
+            console.print(f"{control.job_spec(config, realtime).name:<12} stopped")
     try:
         stopped = launcher.down(
             config,
@@ -149,6 +150,9 @@ def stream_start(
     queries: Annotated[
         list[str] | None, typer.Argument(help="Queries to run (default: all).")
     ] = None,
+    realtime: Annotated[
+        bool, typer.Option(help="Start the real-time first-warning job instead.")
+    ] = False,
 ) -> None:
     """Start the streaming job in the background and wait until its queries run."""
     from streaming import control
@@ -156,7 +160,7 @@ def stream_start(
     config = load_config()
     with console.status("Starting the speed layer (spark-submit)…"):
         try:
-            state = control.start(config, tuple(queries or ()))
+            state = control.start(config, tuple(queries or ()), realtime=realtime)
         except control.StreamError as exc:
             console.print("[red bold]stream start failed[/red bold]: ", end="")
             console.print(str(exc), markup=False, highlight=False)
@@ -176,6 +180,9 @@ def stream_stop() -> None:
     config = load_config()
     with console.status("Stopping the speed layer…"):
         stopped = control.stop(config)
+        fast = control.stop(config, realtime=True)
+    if fast:
+        console.print("real-time path stopped")
     console.print("speed layer stopped" if stopped else "the speed layer was not running")
 
 
@@ -186,6 +193,9 @@ def stream_status() -> None:
     from streaming.summary import total
 
     config = load_config()
+    fast = control.status(config, control.job_spec(config, realtime=True))
+    if fast.running:
+        console.print(f"real-time path: [green]running[/green] (pid {fast.pid})")
     state = control.status(config)
     if not state.running:
         console.print("speed layer: [dim]stopped[/dim]")

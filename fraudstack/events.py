@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pyspark.sql import Column
 from pyspark.sql import types as T
 
 SCHEMA_VERSION = 1
@@ -211,3 +212,31 @@ def validate(record: bytes | str | dict[str, Any], event_type: str = "transactio
         if reason:
             return reason
     return None
+
+
+def is_valid_column(event_type: str = "transaction") -> Column:
+    """The contract as one Spark boolean over the columns ``from_json`` parsed.
+
+    For paths that cannot call Python (Spark's real-time mode): required fields
+    present, allowed values, ranges, schema version. Wrongly typed JSON values
+    parse as null and so fail "required"; a wrongly typed optional field parses as
+    null and passes, which :func:`validate` would reject, so this is the looser of
+    the two. The exact reasons come from :func:`validate` on the quarantine path.
+    """
+    from pyspark.sql import functions as F
+
+    checks = [F.col("schema_version") == SCHEMA_VERSION]
+    for field in CONTRACTS[event_type]:
+        column = F.col(field.name)
+        if field.required:
+            checks.append(column.isNotNull())
+        if field.allowed is not None:
+            checks.append(column.isNull() | column.isin(*sorted(field.allowed)))
+        if field.minimum is not None:
+            checks.append(column.isNull() | (column >= field.minimum))
+        if field.maximum is not None:
+            checks.append(column.isNull() | (column <= field.maximum))
+    valid = checks[0]
+    for check in checks[1:]:
+        valid = valid & check
+    return F.coalesce(valid, F.lit(False))

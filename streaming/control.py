@@ -22,6 +22,34 @@ from fraudstack.spark import spark_conf, spark_env
 from fraudstack.stack import launcher, process
 
 NAME = "speed-layer"
+REALTIME = "speed-layer-realtime"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One of the speed layer's Spark applications."""
+
+    name: str  # pid file, log and stop file
+    script: str  # under streaming/
+    queries: tuple[str, ...]
+    metrics_port: int
+    master: str
+    memory: str
+
+
+def job_spec(config: Config, realtime: bool = False) -> Job:
+    """The micro-batch job (default) or the real-time first-warning job."""
+    from streaming.job import QUERIES
+
+    settings = config.raw["streaming"]
+    if realtime:
+        rt = settings["realtime"]
+        return Job(REALTIME, "realtime.py", ("realtime_alerts",), int(rt["metrics_port"]),
+                   str(rt["master"]), "1g")  # fmt: skip
+    return Job(NAME, "job.py", QUERIES, int(settings["metrics_port"]),
+               str(config.raw["spark"]["master"]), str(settings["driver_memory"]))  # fmt: skip
+
+
 _SAMPLE = re.compile(r"^(\w+)(?:\{([^}]*)\})? ([-+\w.]+)$")
 
 
@@ -29,37 +57,42 @@ class StreamError(RuntimeError):
     """The speed layer could not be started or stopped; the message says why."""
 
 
-def stop_file(config: Config) -> Path:
-    return config.run_dir / f"{NAME}.stop"
+def stop_file(config: Config, job: Job | None = None) -> Path:
+    return config.run_dir / f"{(job or job_spec(config)).name}.stop"
 
 
-def metrics_url(config: Config) -> str:
-    return f"http://{config.raw['host']}:{config.raw['streaming']['metrics_port']}/metrics"
+def metrics_url(config: Config, job: Job | None = None) -> str:
+    return f"http://{config.raw['host']}:{(job or job_spec(config)).metrics_port}/metrics"
 
 
-def command(config: Config, queries: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+def command(
+    config: Config, queries: tuple[str, ...] = (), job: Job | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The spark-submit command line and environment of the job."""
-    settings = config.raw["streaming"]
+    job = job or job_spec(config)
     argv = [
         str(Path(sys.executable).parent / "spark-submit"),
-        "--name", "fraudstack-speed-layer",
-        "--driver-memory", str(settings["driver_memory"]),
+        "--name", f"fraudstack-{job.name}",
+        "--driver-memory", job.memory,
     ]  # fmt: skip
     conf = {
         **spark_conf(config),
-        "spark.sql.shuffle.partitions": str(settings["shuffle_partitions"]),
+        "spark.master": job.master,
+        "spark.sql.shuffle.partitions": str(config.raw["streaming"]["shuffle_partitions"]),
     }
     for key, value in conf.items():
         argv += ["--conf", f"{key}={value}"]
-    argv += [str(config.root / "streaming" / "job.py"), *queries]
+    argv += [str(config.root / "streaming" / job.script), *queries]
     env = {**os.environ, **spark_env(config), "PYTHONPATH": str(config.root)}
     return argv, env
 
 
-def read_metrics(config: Config, timeout: float = 2.0) -> dict[str, float] | None:
+def read_metrics(
+    config: Config, timeout: float = 2.0, job: Job | None = None
+) -> dict[str, float] | None:
     """The job's metrics as ``name{labels}`` → value, or None if it does not answer."""
     try:
-        response = requests.get(metrics_url(config), timeout=timeout)
+        response = requests.get(metrics_url(config, job), timeout=timeout)
         response.raise_for_status()
     except requests.RequestException:
         return None
@@ -85,10 +118,11 @@ class StreamStatus:
         return self.pid is not None
 
 
-def status(config: Config) -> StreamStatus:
+def status(config: Config, job: Job | None = None) -> StreamStatus:
     """Whether the job runs, and each query's state from its metrics endpoint."""
-    pid = launcher.pid_file(config, NAME).running_pid()
-    samples = read_metrics(config) if pid else None
+    job = job or job_spec(config)
+    pid = launcher.pid_file(config, job.name).running_pid()
+    samples = read_metrics(config, job=job) if pid else None
     active = {
         key.split('"')[1]: value == 1.0
         for key, value in (samples or {}).items()
@@ -97,31 +131,33 @@ def status(config: Config) -> StreamStatus:
     return StreamStatus(pid, active, samples or {})
 
 
-def start(config: Config, queries: tuple[str, ...] = (), timeout: float = 240.0) -> StreamStatus:
-    """Launch the job and wait until its queries are active.
+def start(
+    config: Config, queries: tuple[str, ...] = (), timeout: float = 240.0, realtime: bool = False
+) -> StreamStatus:
+    """Launch a job and wait until its queries are active.
 
     Raises:
         StreamError: it is already running, the metrics port is taken, the process
             exits, or the queries are not all active within ``timeout`` seconds.
     """
-    from streaming.job import QUERIES
-
-    if launcher.pid_file(config, NAME).running_pid():
-        raise StreamError("the speed layer is already running (`fraudstack stream status`)")
-    port = int(config.raw["streaming"]["metrics_port"])
-    if process.port_in_use(config.raw["host"], port):
-        raise StreamError(f"port {port} is taken by {launcher.port_owner(port)}")
-    stop_file(config).unlink(missing_ok=True)
-    argv, env = command(config, queries)
-    log = launcher.log_path(config, NAME)
-    pid_file = launcher.pid_file(config, NAME)
+    job = job_spec(config, realtime)
+    pid_file = launcher.pid_file(config, job.name)
+    if pid_file.running_pid():
+        raise StreamError(f"{job.name} is already running (`fraudstack stream status`)")
+    if process.port_in_use(config.raw["host"], job.metrics_port):
+        raise StreamError(
+            f"port {job.metrics_port} is taken by {launcher.port_owner(job.metrics_port)}"
+        )
+    stop_file(config, job).unlink(missing_ok=True)
+    argv, env = command(config, queries, job)
+    log = launcher.log_path(config, job.name)
     process.spawn(argv, log_path=log, pid_file=pid_file, env=env, cwd=config.root)
-    wanted = set(queries or QUERIES)
+    wanted = set(queries or job.queries)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        current = status(config)
+        current = status(config, job)
         if not current.running:
-            raise StreamError(f"the speed layer exited; last log lines:\n{process.tail(log, 30)}")
+            raise StreamError(f"{job.name} exited; last log lines:\n{process.tail(log, 30)}")
         if wanted <= {name for name, on in current.active.items() if on}:
             return current
         time.sleep(1.0)
@@ -130,23 +166,24 @@ def start(config: Config, queries: tuple[str, ...] = (), timeout: float = 240.0)
     )
 
 
-def stop(config: Config, timeout: float = 90.0) -> bool:
-    """Stop the job between micro-batches; signals if it does not stop in ``timeout``.
+def stop(config: Config, timeout: float = 90.0, realtime: bool = False) -> bool:
+    """Stop a job between micro-batches; signals if it does not stop in ``timeout``.
 
     Returns:
         True if a running job was stopped.
     """
-    pid_file = launcher.pid_file(config, NAME)
+    job = job_spec(config, realtime)
+    pid_file = launcher.pid_file(config, job.name)
     if not pid_file.running_pid():
         pid_file.remove()
         return False
-    stop_file(config).parent.mkdir(parents=True, exist_ok=True)
-    stop_file(config).touch()
+    stop_file(config, job).parent.mkdir(parents=True, exist_ok=True)
+    stop_file(config, job).touch()
     deadline = time.monotonic() + timeout
     while pid_file.running_pid() and time.monotonic() < deadline:
         time.sleep(0.5)
     if pid_file.running_pid():
         process.terminate(pid_file)
     pid_file.remove()
-    stop_file(config).unlink(missing_ok=True)
+    stop_file(config, job).unlink(missing_ok=True)
     return True

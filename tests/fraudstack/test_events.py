@@ -78,3 +78,31 @@ def test_the_spark_schema_follows_the_contract() -> None:
     assert not TRANSACTION_SCHEMA["amount"].nullable
     assert TRANSACTION_SCHEMA["device_id"].nullable
     assert TRANSACTION_SCHEMA["event_time"].dataType.typeName() == "timestamp"
+
+
+@pytest.mark.spark
+def test_the_column_form_of_the_contract_agrees_with_validate(spark) -> None:
+    from pyspark.sql import functions as F
+
+    from fraudstack.events import is_valid_column, spark_schema
+
+    good = {
+        "schema_version": 1, "transaction_id": "t1", "event_time": "2026-11-01T10:00:00.000Z",
+        "customer_id": "c1", "merchant_id": "m1", "amount": 10.0, "currency": "USD",
+        "payment_method": "card", "quantity": 2,
+    }  # fmt: skip
+    cases = [
+        good,
+        {**good, "currency": "XXX"},
+        {**good, "amount": -1},
+        {**good, "amount": None},
+        {**good, "quantity": 0},
+        {**good, "schema_version": 2},
+        {**good, "payment_method": "cash"},
+    ]
+    rows = [(json.dumps(case),) for case in cases]
+    parsed = spark.createDataFrame(rows, "value string").select(
+        F.from_json("value", spark_schema("transaction")).alias("t")
+    )
+    verdicts = [row[0] for row in parsed.select("t.*").select(is_valid_column()).collect()]
+    assert verdicts == [validate(case) is None for case in cases]

@@ -39,10 +39,10 @@ def test_the_committed_rules_load() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("amount_usd: {\">\": 500}", "amount_eur: {\">\": 500}"), "unknown column 'amount_eur'"),
+        (('amount_usd: {">": 500}', 'amount_eur: {">": 500}'), "unknown column 'amount_eur'"),
         (("weight: 0.4", "weight: 1.5"), "weight must be in (0, 1]"),
         (("code: FAST", "code: BIG"), "rule codes repeat"),
-        (("{\">\": 500}", "{\"~\": 500}"), "bad condition"),
+        (('{">": 500}', '{"~": 500}'), "bad condition"),
         (("block_at: 0.7", "block_at: 0.2"), "review_at < block_at"),
     ],
 )

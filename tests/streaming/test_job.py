@@ -18,10 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
-import yaml
 
-from fraudstack.config import Config, load_config
+from fraudstack.config import Config
 from fraudstack.events import format_time
 from fraudstack.features import (
     WIDE_FEATURES,
@@ -36,6 +34,7 @@ from streaming import control
 from streaming.transforms import parse_events
 from tests.kafka_helpers import end_offsets, read_between
 from tests.polling import free_port, wait_for
+from tests.streaming.conftest import overlaid
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
 
@@ -46,43 +45,25 @@ ROOT = f"/tests/speed-layer-{RUN}"
 @pytest.fixture(scope="module")
 def job(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
     """The speed layer on the real stack, with this module's own paths and port."""
-    overlay = tmp_path_factory.mktemp("speed-layer") / "overlay.yaml"
-    overlay.write_text(
-        yaml.safe_dump(
-            {
-                "streaming": {
-                    "metrics_port": free_port(),
-                    "checkpoint_dir": f"{ROOT}/checkpoints",
-                    "archive_dir": f"{ROOT}/master",
-                    "views_dir": f"{ROOT}/views",
-                    "models_dir": f"{ROOT}/models",
-                    "starting_offsets": "latest",
-                    "refresh_seconds": 1,
-                    "quarantine_trigger": "1 second",
-                    "archive_trigger": "5 seconds",
-                }
-            }
-        )
-    )
-    previous = os.environ.get("FRAUDSTACK_CONFIG")
-    os.environ["FRAUDSTACK_CONFIG"] = str(overlay)
-    config = load_config()
-    if control.status(config).running:
-        pytest.fail("a speed layer is already running: `fraudstack stream stop` first")
-    control.start(config)
-    try:
-        yield config
-    finally:
-        control.stop(config)
-        if previous is None:
-            os.environ.pop("FRAUDSTACK_CONFIG", None)
-        else:
-            os.environ["FRAUDSTACK_CONFIG"] = previous
-        requests.delete(
-            f"http://{config.address('namenode', 'http_port')}/webhdfs/v1{ROOT}"
-            "?op=DELETE&recursive=true&user.name=fraudstack",
-            timeout=30,
-        )
+    settings = {
+        "metrics_port": free_port(),
+        "checkpoint_dir": f"{ROOT}/checkpoints",
+        "archive_dir": f"{ROOT}/master",
+        "views_dir": f"{ROOT}/views",
+        "models_dir": f"{ROOT}/models",
+        "starting_offsets": "latest",
+        "refresh_seconds": 1,
+        "quarantine_trigger": "1 second",
+        "archive_trigger": "5 seconds",
+    }
+    with overlaid(tmp_path_factory.mktemp("speed-layer"), ROOT, settings) as config:
+        if control.status(config).running:
+            pytest.fail("a speed layer is already running: `fraudstack stream stop` first")
+        control.start(config)
+        try:
+            yield config
+        finally:
+            control.stop(config)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,37 @@
+"""Running speed-layer jobs in tests: each module gets its own paths, ports and topics' offsets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from fraudstack.config import Config, load_config
+
+
+@contextmanager
+def overlaid(folder: Path, hdfs_root: str, streaming: dict[str, Any]) -> Iterator[Config]:
+    """The configuration with ``streaming`` settings laid over it (``$FRAUDSTACK_CONFIG``,
+    so jobs spawned meanwhile see them too); ``hdfs_root`` is deleted afterwards."""
+    overlay = folder / "overlay.yaml"
+    overlay.write_text(yaml.safe_dump({"streaming": streaming}))
+    previous = os.environ.get("FRAUDSTACK_CONFIG")
+    os.environ["FRAUDSTACK_CONFIG"] = str(overlay)
+    config = load_config()
+    try:
+        yield config
+    finally:
+        if previous is None:
+            os.environ.pop("FRAUDSTACK_CONFIG", None)
+        else:
+            os.environ["FRAUDSTACK_CONFIG"] = previous
+        requests.delete(
+            f"http://{config.address('namenode', 'http_port')}/webhdfs/v1{hdfs_root}"
+            "?op=DELETE&recursive=true&user.name=fraudstack",
+            timeout=30,
+        )
