@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from batch.cli import model_app
 from fraudstack.config import load_config
 from fraudstack.stack import launcher, process
 from fraudstack.stack.services import stack_services
@@ -140,6 +141,8 @@ def logs(
     else:
         print(process.tail(path, lines))
 
+
+app.add_typer(model_app, name="model")
 
 stream_app = typer.Typer(help="The speed layer: start, stop and watch the streaming job.")
 app.add_typer(stream_app, name="stream")

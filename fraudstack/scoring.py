@@ -110,6 +110,12 @@ def load_policy(path: Path, columns: Iterable[str] = MODEL_FEATURES) -> Policy:
     )
     if not 0 < policy.review_at < policy.block_at <= 1:
         raise PolicyError(f"{path}: need 0 < review_at < block_at <= 1")
+    if policy.model_weight * policy.model_reason_at > policy.review_at:
+        raise PolicyError(
+            f"{path}: model.reason_at must be at most review_at / model.weight "
+            f"({policy.review_at / policy.model_weight:.3f}), or a transaction the model "
+            "alone flags would have no reason code"
+        )
     return policy
 
 

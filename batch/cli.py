@@ -1,0 +1,244 @@
+"""``fraudstack model``: train, evaluate, score with and promote fraud models."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fraudstack.config import Config, load_config
+
+model_app = typer.Typer(help="The fraud model: train, evaluate, score files, list and promote.")
+console = Console(soft_wrap=True)
+
+HEADLINE = (
+    "auc_roc",
+    "average_precision",
+    "precision_review",
+    "recall_review",
+    "precision_block",
+    "recall_block",
+    "card_precision_at_100",
+)
+
+
+def _session(config: Config) -> Any:
+    from fraudstack.spark import build_session
+
+    memory = str(config.raw["batch"].get("driver_memory", "4g"))
+    spark = build_session(
+        "fraudstack-model",
+        config,
+        extra={"spark.driver.memory": memory, "spark.ui.enabled": "false"},
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def models_dir(config: Config, given: str | None) -> str:
+    return config.storage_uri(given or config.raw["streaming"]["models_dir"])
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """The evaluation as tables: the split, each scorer's test metrics, the decision."""
+    split = ", ".join(f"{name} {a}..{b}" for name, (a, b) in report["split"].items())
+    sizes = ", ".join(
+        f"{name} {s['transactions']:,} ({s['frauds']:,} fraud)"
+        for name, s in report["sizes"].items()
+    )
+    console.print(f"[bold]data[/bold] {report['data'][0]}..{report['data'][1]}; {split}")
+    console.print(f"[bold]sizes[/bold] {sizes}")
+    test = report["test"]
+    table = Table(
+        title=f"test period: {test['transactions']:,} transactions, {test['frauds']:,} fraud"
+    )
+    table.add_column("scorer")
+    for metric in HEADLINE:
+        table.add_column(metric, justify="right")
+    for scorer in ("rules", "model", "combined"):
+        table.add_row(scorer, *[f"{test[scorer][m]:.3f}" for m in HEADLINE])
+    console.print(table)
+    scenarios = Table(title="recall at REVIEW per fraud scenario (test)")
+    scenarios.add_column("scenario")
+    for scorer in ("rules", "model", "combined"):
+        scenarios.add_column(scorer, justify="right")
+    for name in sorted(test["combined"]["recall_review_by_scenario"]):
+        scenarios.add_row(
+            name,
+            *[
+                f"{test[s]['recall_review_by_scenario'].get(name, 0):.3f}"
+                for s in ("rules", "model", "combined")
+            ],
+        )
+    console.print(scenarios)
+    calibration = test["calibration"]
+    console.print(f"[bold]calibration[/bold] Brier {calibration['brier']}; reliability:")
+    for row in calibration["reliability"]:
+        low, count = row["bin"] / 10, row["transactions"]
+        console.print(
+            f"  p in [{low:.1f}, {low + 0.1:.1f}): {count:>8,} transactions, "
+            f"mean predicted {row['mean_predicted']:.3f}, observed {row['observed_rate']:.3f}"
+        )
+    promotion = report.get("promotion")
+    if promotion:
+        verdict = (
+            "[green]promoted[/green]" if promotion["promote"] else "[yellow]not promoted[/yellow]"
+        )
+        console.print(
+            f"{verdict}: average precision {promotion['candidate_average_precision']:.4f} vs "
+            f"{promotion['baseline_average_precision']:.4f} ({promotion['compared_with']})"
+        )
+    if report.get("version"):
+        console.print(f"registered as version {report['version']}")
+
+
+@model_app.command("train")
+def train(
+    input_file: Annotated[
+        str, typer.Option("--input", help="A labelled CSV or Parquet file (see batch/byod.py).")
+    ],
+    into: Annotated[
+        str | None,
+        typer.Option(
+            "--models-dir", help="Registry to add the model to (default: a separate BYOD one)."
+        ),
+    ] = None,
+    report_file: Annotated[
+        str | None, typer.Option("--report", help="Also write the report as JSON.")
+    ] = None,
+) -> None:
+    """Train and evaluate on your own labelled file, with the platform's features and split."""
+    from batch import byod, model_job
+    from fraudstack.scoring import load_policy
+
+    config = load_config()
+    settings = model_job.ModelSettings.from_config(config.raw["batch"]["model"])
+    spark = _session(config)
+    try:
+        conformed = byod.conform(byod.read_input(spark, input_file), need_labels=True).cache()
+        problems = conformed.where("problem IS NOT NULL").groupBy("problem").count().collect()
+        for row in problems:
+            console.print(f"[yellow]skipped {row['count']:,} rows[/yellow]: {row['problem']}")
+        labelled_df, chargebacks_df = byod.labelled(conformed, settings.label_delay_days)
+        target = into or config.storage_uri(config.raw["batch"]["byod_models_dir"])
+        policy = load_policy(config.root / config.raw["streaming"]["rules_file"])
+        report = model_job.run(spark, target, labelled_df, chargebacks_df, policy, settings)
+    except (byod.InputError, ValueError) as exc:
+        console.print(f"[red bold]cannot train[/red bold]: {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        spark.stop()
+    print_report(report)
+    console.print(f"registry: {target}")
+    if report_file:
+        with open(report_file, "w") as out:
+            json.dump(report, out, indent=2)
+
+
+@model_app.command("score")
+def score(
+    input_file: Annotated[
+        str, typer.Option("--input", help="A CSV or Parquet file of transactions.")
+    ],
+    output: Annotated[
+        str, typer.Option("--output", help="Where to write scores (.csv or Parquet folder).")
+    ],
+    from_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--models-dir", help="Registry whose promoted model scores (default: the stack's)."
+        ),
+    ] = None,
+) -> None:
+    """Score a file with the rules and the promoted model; write risk, decision and reasons."""
+    from batch import byod, model_job
+    from fraudstack.scoring import load_policy
+    from storage import model_registry
+
+    config = load_config()
+    spark = _session(config)
+    try:
+        conformed = byod.conform(byod.read_input(spark, input_file), need_labels=False)
+        labelled_df, chargebacks_df = byod.labelled(conformed, 0)
+        registry = models_dir(config, from_dir)
+        version = model_registry.promoted_version(spark, registry)
+        model = model_registry.load(registry, version) if version else None
+        policy = load_policy(config.root / config.raw["streaming"]["rules_file"])
+        dataset = model_job.build_dataset(labelled_df, chargebacks_df)
+        scored = model_job.score(dataset, policy, model, version).cache()
+        byod.write_scores(scored, output)
+        counts = {r["decision"]: r["count"] for r in scored.groupBy("decision").count().collect()}
+    except (byod.InputError, ValueError) as exc:
+        console.print(f"[red bold]cannot score[/red bold]: {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        spark.stop()
+    used = f"model {version}" if version else "rules only (no promoted model)"
+    console.print(f"scored {sum(counts.values()):,} transactions with {used} -> {output}: {counts}")
+
+
+@model_app.command("list")
+def list_models(
+    from_dir: Annotated[
+        str | None, typer.Option("--models-dir", help="Registry (default: the stack's).")
+    ] = None,
+) -> None:
+    """Registered versions, their test metrics, and which one is promoted."""
+    from storage import hdfs, model_registry
+
+    config = load_config()
+    spark = _session(config)
+    try:
+        registry = models_dir(config, from_dir)
+        promoted = model_registry.promoted_version(spark, registry)
+        table = Table(title=f"models in {registry}")
+        for column in (
+            "version",
+            "promoted",
+            "data",
+            "auc_roc",
+            "average_precision",
+            "vs baseline",
+        ):
+            table.add_column(column)
+        for version in model_registry.versions(spark, registry):
+            text = hdfs.read_text(spark, f"{registry}/version={version}/metrics.json") or "{}"
+            report = json.loads(text)
+            combined = report.get("test", {}).get("combined", {})
+            promotion = report.get("promotion", {})
+            table.add_row(
+                version,
+                "yes" if version == promoted else "",
+                "..".join(report.get("data", [])),
+                str(combined.get("auc_roc", "")),
+                str(combined.get("average_precision", "")),
+                str(promotion.get("baseline_average_precision", "")),
+            )
+    finally:
+        spark.stop()
+    console.print(table)
+
+
+@model_app.command("promote")
+def promote(
+    version: Annotated[str, typer.Argument(help="The version to promote (see `model list`).")],
+    from_dir: Annotated[
+        str | None, typer.Option("--models-dir", help="Registry (default: the stack's).")
+    ] = None,
+) -> None:
+    """Promote a version by hand (e.g. roll back); the speed layer picks it up within seconds."""
+    from storage import model_registry
+
+    config = load_config()
+    spark = _session(config)
+    try:
+        model_registry.promote(spark, models_dir(config, from_dir), version)
+    except FileNotFoundError as exc:
+        console.print(f"[red bold]cannot promote[/red bold]: {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        spark.stop()
+    console.print(f"[green]promoted[/green] {version}")
