@@ -64,12 +64,21 @@ class InputError(ValueError):
 
 
 def read_input(spark: SparkSession, path: str) -> DataFrame:
-    """Read a CSV (header row, every value read as text, then cast) or Parquet file."""
-    if not Path(path).exists():
+    """Read a CSV (header row, every value read as text, then cast) or Parquet file.
+
+    A path without a scheme is a local file; ``hdfs://...`` and other URIs are read as given.
+    """
+    uri = as_uri(path)
+    if uri.startswith("file:") and not Path(path).exists():
         raise InputError(f"{path}: no such file or folder")
     if path.endswith((".csv", ".csv.gz")):
-        return spark.read.option("header", True).option("inferSchema", False).csv(path)
-    return spark.read.parquet(path)
+        return spark.read.option("header", True).option("inferSchema", False).csv(uri)
+    return spark.read.parquet(uri)
+
+
+def as_uri(path: str) -> str:
+    """A local path as a ``file://`` URI (Spark's default file system is HDFS)."""
+    return path if "://" in path else Path(path).resolve().as_uri()
 
 
 def _cast(df: DataFrame, name: str, kind: T.DataType) -> Column:
@@ -82,7 +91,7 @@ def _cast(df: DataFrame, name: str, kind: T.DataType) -> Column:
             .when(text.isin("false", "0", "no", "f"), False)
             .alias(name)
         )
-    return F.col(name).cast(kind).alias(name)
+    return F.col(name).try_cast(kind).alias(name)  # a bad value is a row problem, not a crash
 
 
 def conform(df: DataFrame, need_labels: bool) -> DataFrame:
@@ -149,6 +158,6 @@ def write_scores(scored_df: DataFrame, output: str) -> None:
     if output.endswith(".csv"):
         scored_df.select(*columns, F.array_join("reasons", ";").alias("reasons")).coalesce(
             1
-        ).write.mode("overwrite").option("header", True).csv(output)
+        ).write.mode("overwrite").option("header", True).csv(as_uri(output))
     else:
-        scored_df.select(*columns, "reasons").write.mode("overwrite").parquet(output)
+        scored_df.select(*columns, "reasons").write.mode("overwrite").parquet(as_uri(output))
