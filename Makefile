@@ -13,10 +13,11 @@ help: ## List the targets
 setup: ## Install Debian packages, the virtualenv and the service jars (idempotent)
 	@scripts/setup.sh
 
-demo: setup ## Set up, start the stack and the speed layer, stream live transactions, watch them scored
+demo: setup ## Set up, start the stack, run the batch layer on 30 days of history, then stream live transactions and watch them scored
 	@$(BIN)/fraudstack up
 	@$(BIN)/fraudstack status
-	@$(BIN)/fraudstack generate --days 7 --to master
+	@$(BIN)/fraudstack generate --days 30 --per-day 10000 --to master
+	@$(BIN)/fraudstack batch run
 	@$(BIN)/fraudstack stream start
 	@mkdir -p .fraudstack/logs
 	@echo "live generator: 50 transactions/s for 90 s (log: .fraudstack/logs/demo-generator.log)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from rich.table import Table
 from fraudstack.config import Config, load_config
 
 model_app = typer.Typer(help="The fraud model: train, evaluate, score files, list and promote.")
+batch_app = typer.Typer(help="The batch layer: master dataset -> Hive tables, profiles, model.")
 console = Console(soft_wrap=True)
 
 HEADLINE = (
@@ -25,12 +27,12 @@ HEADLINE = (
 )
 
 
-def _session(config: Config) -> Any:
+def _session(config: Config, name: str = "fraudstack-model") -> Any:
     from fraudstack.spark import build_session
 
-    memory = str(config.raw["batch"].get("driver_memory", "4g"))
+    memory = str(config.raw["batch"]["driver_memory"])
     spark = build_session(
-        "fraudstack-model",
+        name,
         config,
         extra={"spark.driver.memory": memory, "spark.ui.enabled": "false"},
     )
@@ -242,3 +244,65 @@ def promote(
     finally:
         spark.stop()
     console.print(f"[green]promoted[/green] {version}")
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@batch_app.command("run")
+def batch_run(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (default: the oldest).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (default: the newest).")] = None,
+    steps: Annotated[
+        str, typer.Option(help="Comma-separated steps: clean, aggregates, profiles, train.")
+    ] = "clean,aggregates,profiles,train",
+) -> None:
+    """Recompute the batch views from the master dataset (re-running a range replaces it)."""
+    import time
+
+    from batch import pipeline
+
+    wanted = tuple(name.strip() for name in steps.split(",") if name.strip())
+    unknown = sorted(set(wanted) - set(pipeline.STEPS))
+    if unknown:
+        console.print(
+            f"[red bold]batch run failed[/red bold]: unknown step(s) {unknown}; "
+            f"steps: {list(pipeline.STEPS)}"
+        )
+        raise typer.Exit(1)
+    config = load_config()
+    spark = _session(config, "fraudstack-batch")
+    begun = time.monotonic()
+
+    def progress(step: str, event: str) -> None:
+        console.print(
+            f"[dim]{time.monotonic() - begun:7.1f}s[/dim] [bold]{step:<10}[/bold] {event}"
+        )
+
+    try:
+        report = pipeline.run(spark, config, _date(start), _date(end), wanted, progress)
+    except ValueError as exc:
+        console.print(f"[red bold]batch run failed[/red bold]: {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        spark.stop()
+    if "clean" in report:
+        table = Table(title=f"data quality (run {report['run_id']})")
+        table.add_column("count")
+        table.add_column("rows", justify="right")
+        for key, value in report["clean"].items():
+            table.add_row(key, f"{value:,}")
+        console.print(table)
+    if "profiles" in report:
+        console.print(f"[bold]profiles[/bold] {report['profiles']['profiles']}")
+    if "train" in report:
+        print_report(report["train"])
+    console.print(f"[green]batch run done[/green] in {time.monotonic() - begun:.0f}s")

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from batch.cli import model_app
+from batch.cli import batch_app, model_app
 from fraudstack.config import load_config
 from fraudstack.stack import launcher, process
 from fraudstack.stack.services import stack_services
@@ -142,6 +142,7 @@ def logs(
         print(process.tail(path, lines))
 
 
+app.add_typer(batch_app, name="batch")
 app.add_typer(model_app, name="model")
 
 stream_app = typer.Typer(help="The speed layer: start, stop and watch the streaming job.")

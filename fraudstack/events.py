@@ -240,3 +240,58 @@ def is_valid_column(event_type: str = "transaction") -> Column:
     for check in checks[1:]:
         valid = valid & check
     return F.coalesce(valid, F.lit(False))
+
+
+def rejection_reason_column(event_type: str = "transaction") -> Column:
+    """The contract as one Spark string column: the reason, in :func:`validate`'s words, that
+    a row breaks it, or null.
+
+    For rows already typed by a schema (the master dataset's Parquet), where JSON-level
+    faults (malformed JSON, wrong JSON types, unknown fields) cannot occur any more.
+    Time fields may be ISO-8601 strings or timestamps.
+    """
+    from pyspark.sql import functions as F
+
+    version = F.col("schema_version")
+    reasons = [
+        F.when(
+            version.isNull() | (version != SCHEMA_VERSION),
+            F.concat(
+                F.lit("unsupported schema_version "),
+                F.coalesce(version.cast("string"), F.lit("None")),
+            ),
+        )
+    ]
+    for field in CONTRACTS[event_type]:
+        name, column = field.name, F.col(field.name)
+        present = column.isNotNull()
+        if field.required:
+            reasons.append(F.when(~present, F.lit(f"missing required field {name}")))
+        if field.kind == "time":
+            parsed = column.cast("string").try_cast("timestamp")
+            reasons.append(F.when(present & parsed.isNull(), F.lit(f"{name}: not a timestamp")))
+        if field.kind == "str":
+            reasons.append(F.when(present & (F.trim(column) == ""), F.lit(f"{name}: empty string")))
+        if field.allowed is not None:
+            unknown = present & ~column.isin(*sorted(field.allowed))
+            reasons.append(
+                F.when(unknown, F.concat(F.lit(f"{name}: unknown value '"), column, F.lit("'")))
+            )
+        text = column.cast("string")
+        if field.minimum is not None:
+            low = present & (column < field.minimum)
+            reasons.append(
+                F.when(
+                    low,
+                    F.concat(F.lit(f"{name}: "), text, F.lit(f" below minimum {field.minimum:g}")),
+                )
+            )
+        if field.maximum is not None:
+            high = present & (column > field.maximum)
+            reasons.append(
+                F.when(
+                    high,
+                    F.concat(F.lit(f"{name}: "), text, F.lit(f" above maximum {field.maximum:g}")),
+                )
+            )
+    return F.coalesce(*reasons)

@@ -22,8 +22,8 @@ LIVE_CHUNK_SECONDS = 10
 
 
 def resolve_target(config: Config, target: str) -> str:
-    """``master`` names the HDFS master dataset; anything else is taken as given."""
-    return f"{config.hdfs_uri}/master" if target == "master" else target
+    """``master`` names the master dataset (``batch.master_dir``); anything else is as given."""
+    return config.storage_uri(config.raw["batch"]["master_dir"]) if target == "master" else target
 
 
 def producer_metrics(config: Config) -> tuple[str, int]:

@@ -33,8 +33,8 @@ from fraudstack.stack import launcher
 from streaming import control
 from streaming.transforms import parse_events
 from tests.kafka_helpers import end_offsets, read_between
+from tests.overlay import overlaid
 from tests.polling import free_port, wait_for
-from tests.streaming.conftest import overlaid
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
 
@@ -56,7 +56,7 @@ def job(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
         "quarantine_trigger": "1 second",
         "archive_trigger": "5 seconds",
     }
-    with overlaid(tmp_path_factory.mktemp("speed-layer"), ROOT, settings) as config:
+    with overlaid(tmp_path_factory.mktemp("speed-layer"), ROOT, {"streaming": settings}) as config:
         if control.status(config).running:
             pytest.fail("a speed layer is already running: `fraudstack stream stop` first")
         control.start(config)

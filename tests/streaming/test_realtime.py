@@ -16,8 +16,8 @@ from fraudstack.scoring import load_policy
 from streaming import control
 from streaming.realtime import stateless
 from tests.kafka_helpers import end_offsets, read_between
+from tests.overlay import overlaid
 from tests.polling import free_port, wait_for
-from tests.streaming.conftest import overlaid
 from tests.streaming.test_job import produce, tx
 
 RUN = uuid.uuid4().hex[:8]
@@ -38,7 +38,7 @@ def realtime(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "checkpoint_dir": f"{root}/checkpoints",
         "realtime": {"metrics_port": free_port(), "batch": "10 seconds"},
     }
-    with overlaid(tmp_path_factory.mktemp("realtime"), root, settings) as config:
+    with overlaid(tmp_path_factory.mktemp("realtime"), root, {"streaming": settings}) as config:
         control.start(config, realtime=True)
         try:
             yield config

@@ -1,4 +1,4 @@
-"""Running speed-layer jobs in tests: each module gets its own paths, ports and topics' offsets."""
+"""Configuration overlays for tests: own paths, databases and ports per test module."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from fraudstack.config import Config, load_config
 
 
 @contextmanager
-def overlaid(folder: Path, hdfs_root: str, streaming: dict[str, Any]) -> Iterator[Config]:
-    """The configuration with ``streaming`` settings laid over it (``$FRAUDSTACK_CONFIG``,
-    so jobs spawned meanwhile see them too); ``hdfs_root`` is deleted afterwards."""
+def overlaid(folder: Path, hdfs_root: str, sections: dict[str, dict[str, Any]]) -> Iterator[Config]:
+    """The configuration with ``sections`` (e.g. ``{"streaming": {...}}``) laid over it
+    (``$FRAUDSTACK_CONFIG``, so jobs spawned meanwhile see them too); ``hdfs_root`` is
+    deleted afterwards."""
     overlay = folder / "overlay.yaml"
-    overlay.write_text(yaml.safe_dump({"streaming": streaming}))
+    overlay.write_text(yaml.safe_dump(sections))
     previous = os.environ.get("FRAUDSTACK_CONFIG")
     os.environ["FRAUDSTACK_CONFIG"] = str(overlay)
     config = load_config()

@@ -1,0 +1,220 @@
+"""The batch run: master dataset -> Hive tables, entity profiles, the fraud model.
+
+One function (:func:`run`) called by ``fraudstack batch run`` and by the Airflow DAG
+(``batch/dags/``). Steps, in order; each can run alone, reading what an earlier step
+wrote to Hive:
+
+- ``clean``: the master dataset in the date range -> ``transactions_raw``,
+  ``transactions_clean``, ``transactions_quarantine``, ``chargebacks_clean``, and a
+  ``data_quality_runs`` row whose counts reconcile (read = clean + quarantined +
+  duplicates removed);
+- ``aggregates``: ``category_hourly``, ``sales_daily``, ``fraud_rates`` for the range;
+- ``profiles``: entity profiles as of the day after the range -> ``entity_profiles``
+  (Hive), Cassandra, and the speed layer's batch views;
+- ``train``: the range's clean days (all without a start) -> a model, its evaluation
+  (``model_evaluations``), registered, and promoted only if it beats the current one.
+
+Re-running a range replaces its partitions; nothing is appended twice except the
+per-run rows (``data_quality_runs``, ``model_evaluations``), which carry the run id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from batch import aggregates, clean, hive_tables, master, model_job, profiles_job
+from batch.evaluation import metric_rows
+from batch.labels import with_labels
+from fraudstack.scoring import load_policy
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from fraudstack.config import Config
+
+
+@dataclass
+class Run:
+    """One batch run: where, which days, and what each step reported."""
+
+    spark: SparkSession
+    config: Config
+    start: dt.date | None
+    end: dt.date | None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, name: str, all_days: bool = False) -> DataFrame:
+        """A Hive table of this layer, limited to the run's days unless ``all_days``."""
+        df = self.spark.table(hive_tables.qualified(self.config, name))
+        if not all_days and self.start:
+            df = df.where(F.col("event_date") >= str(self.start))
+        if self.end:
+            df = df.where(F.col("event_date") <= str(self.end))
+        return df
+
+    def write(self, df: DataFrame, table: str, partition: str = "event_date") -> None:
+        hive_tables.write_partitions(self.spark, self.config, df, table, partition)
+
+
+def _count(df: DataFrame) -> int:
+    return int(df.count())
+
+
+def step_clean(run: Run) -> dict[str, Any]:
+    """Validate, deduplicate, repair and flag the range's events; write the Hive tables."""
+    sigmas = float(run.config.raw["batch"]["outlier_sigmas"])
+    raw_tx = master.read_events(run.spark, run.config, "transaction", run.start, run.end)
+    raw_tx = clean.with_reason(raw_tx, "transaction").cache()
+    read = {row["source"]: row["count"] for row in raw_tx.groupBy("source").count().collect()}
+    if not read:
+        raise ValueError(
+            "no transactions in the master dataset for this range: load history with "
+            "`fraudstack generate --days 30 --to master` or run the speed layer's archiver"
+        )
+    valid_tx, rejected_tx = raw_tx.where("reason IS NULL"), raw_tx.where("reason IS NOT NULL")
+    clean_tx = clean.clean_transactions(valid_tx, sigmas).cache()
+    raw_cb = master.read_events(run.spark, run.config, "chargeback", run.start, run.end)
+    raw_cb = clean.with_reason(raw_cb, "chargeback").cache()
+    clean_cb = clean.clean_chargebacks(raw_cb.where("reason IS NULL")).cache()
+    quarantined = clean.quarantine_rows(rejected_tx, "transaction").unionByName(
+        clean.quarantine_rows(raw_cb.where("reason IS NOT NULL"), "chargeback")
+    )
+    run.write(raw_tx.drop("reason"), "transactions_raw")
+    run.write(clean_tx, "transactions_clean")
+    run.write(quarantined, "transactions_quarantine")
+    if _count(clean_cb):
+        run.write(clean_cb, "chargebacks_clean")
+    counts = clean_tx.agg(
+        F.count(F.lit(1)).alias("clean"),
+        F.sum(F.array_contains("repaired", "category").cast("int")).alias("repaired_category"),
+        F.sum(F.array_contains("repaired", "channel").cast("int")).alias("repaired_channel"),
+        F.sum(F.col("country").isNull().cast("int")).alias("missing_location"),
+        F.sum(F.col("device_id").isNull().cast("int")).alias("missing_device"),
+        F.sum(F.col("is_outlier").cast("int")).alias("outliers"),
+        F.countDistinct("event_date").alias("dates"),
+    ).first()
+    assert counts is not None
+    rows_read, rejected = sum(read.values()), _count(rejected_tx)
+    report = {
+        "rows_read": rows_read,
+        "rows_read_history": read.get("history", 0),
+        "rows_read_stream": read.get("stream", 0),
+        "quarantined": rejected,
+        "duplicates_removed": rows_read - rejected - counts["clean"],
+        **{k: int(counts[k] or 0) for k in counts.asDict()},
+        "chargebacks_read": _count(raw_cb),
+        "chargebacks_clean": _count(clean_cb),
+    }
+    report["chargebacks_quarantined"] = _count(raw_cb.where("reason IS NOT NULL"))
+    _record_quality(run, report)
+    for df in (raw_tx, clean_tx, raw_cb, clean_cb):
+        df.unpersist()
+    return report
+
+
+def _record_quality(run: Run, report: dict[str, Any]) -> None:
+    row = {
+        "run_id": run.run_id,
+        "run_at": run.started,
+        "range_start": str(run.start or ""),
+        "range_end": str(run.end or ""),
+        **{key: int(value) for key, value in report.items()},
+    }
+    df = run.spark.createDataFrame([row])
+    hive_tables.append(run.spark, run.config, df.select(*row), "data_quality_runs")
+
+
+def _labelled(run: Run, all_days: bool = False) -> DataFrame:
+    return with_labels(
+        run.table("transactions_clean", all_days), run.table("chargebacks_clean", True)
+    )
+
+
+def step_aggregates(run: Run) -> dict[str, Any]:
+    """Sales and fraud-rate tables for the range, with the labels known now."""
+    labelled_df = _labelled(run).cache()
+    tables = {
+        "category_hourly": aggregates.category_hourly(labelled_df),
+        "sales_daily": aggregates.sales_daily(labelled_df),
+        "fraud_rates": aggregates.fraud_rates(labelled_df),
+    }
+    for table, df in tables.items():
+        run.write(df, table)
+    labelled_df.unpersist()
+    return {"tables": sorted(tables)}
+
+
+def step_profiles(run: Run) -> dict[str, Any]:
+    """Latest entity profiles (as of the day after the range) to Hive, Cassandra, views."""
+    tx_df = run.table("transactions_clean", all_days=True)
+    if run.end:  # the 30-day window before the end is enough
+        tx_df = tx_df.where(F.col("event_date") > str(run.end - dt.timedelta(days=31)))
+    latest = profiles_job.latest_profiles(tx_df, run.table("chargebacks_clean", True))
+    return profiles_job.publish(run.spark, run.config, latest, run.write)
+
+
+def step_train(run: Run) -> dict[str, Any]:
+    """Train on the range's clean days (all days without ``--from``); register; promote
+    if better."""
+    config = run.config
+    settings = model_job.ModelSettings.from_config(config.raw["batch"]["model"])
+    policy = load_policy(config.root / config.raw["streaming"]["rules_file"])
+    models_dir = config.storage_uri(config.raw["streaming"]["models_dir"])
+    labelled_df = _labelled(run)
+    report = model_job.run(
+        run.spark, models_dir, labelled_df, run.table("chargebacks_clean", True), policy, settings
+    )
+    version, promoted = report["version"], report["promotion"]["promote"]
+    rows = [
+        (run.run_id, run.started, version, promoted, *row[1:])
+        for row in metric_rows(version, report["test"])
+    ]
+    evaluations = run.spark.createDataFrame(
+        rows,
+        "run_id string, run_at timestamp, version string, promoted boolean, "
+        "scorer string, metric string, value double",
+    )
+    hive_tables.append(run.spark, config, evaluations, "model_evaluations")
+    return report
+
+
+STEPS: dict[str, Callable[[Run], dict[str, Any]]] = {
+    "clean": step_clean,
+    "aggregates": step_aggregates,
+    "profiles": step_profiles,
+    "train": step_train,
+}
+
+
+def run(
+    spark: SparkSession,
+    config: Config,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    steps: tuple[str, ...] = tuple(STEPS),
+    progress: Callable[[str, str], None] = lambda step, event: None,
+) -> dict[str, Any]:
+    """Run ``steps`` (in :data:`STEPS` order) over [start, end]; return each step's report.
+
+    Raises:
+        ValueError: an unknown step, or a step that cannot run (the message says why).
+    """
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        raise ValueError(f"unknown step(s) {unknown}; steps: {list(STEPS)}")
+    this = Run(spark, config, start, end)
+    for name, step in STEPS.items():
+        if name in steps:
+            progress(name, "started")
+            this.report[name] = step(this)
+            progress(name, "done")
+    return {"run_id": this.run_id, **this.report}

@@ -1,0 +1,167 @@
+"""The whole batch run against the real stack: HDFS master dataset in, Hive tables (read
+back through the Thrift Server), Cassandra profiles, batch views and a registered model
+out; a re-run of the same range replaces, never duplicates."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyhive import hive
+
+from fraudstack.config import Config
+from storage import batch_views, model_registry
+from storage.cassandra_client import cluster
+from tests.overlay import overlaid
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+CLI = [sys.executable, "-m", "fraudstack.cli"]
+TAG = uuid.uuid4().hex[:8]
+ROOT = f"/tests/batch-{TAG}"
+DATABASE = f"test_batch_{TAG}"
+TABLES = (
+    "transactions_raw", "transactions_clean", "transactions_quarantine", "chargebacks_clean",
+    "category_hourly", "sales_daily", "fraud_rates", "entity_profiles", "data_quality_runs",
+    "model_evaluations",
+)  # fmt: skip
+
+
+def cli(*args: str) -> str:
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def batch(stack: Config, spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
+    sections = {
+        "batch": {
+            "master_dir": f"{ROOT}/master",
+            "database": DATABASE,
+            "tables_dir": f"{ROOT}/warehouse",
+            "driver_memory": "2g",
+            "model": {
+                "label_delay_days": 3,
+                "validation_days": 3,
+                "test_days": 3,
+                "gap_days": 3,
+                "trees": {"max_iter": 15, "max_depth": 4},
+            },
+        },
+        "streaming": {"views_dir": f"{ROOT}/views", "models_dir": f"{ROOT}/models"},
+    }
+    with overlaid(tmp_path_factory.mktemp("batch"), ROOT, sections) as config:
+        cli("generate", "--days", "20", "--per-day", "1500", "--customers", "1500",
+            "--seed", "5", "--start", "2026-07-01", "--to", "master")  # fmt: skip
+        try:
+            yield config
+        finally:
+            spark.sql(f"DROP DATABASE IF EXISTS {DATABASE} CASCADE")
+
+
+@pytest.fixture(scope="module")
+def first_run(batch: Config) -> str:
+    return cli("batch", "run")
+
+
+def thrift(config: Config, sql: str) -> list[tuple[Any, ...]]:
+    host, port = config.address("thriftserver").split(":")
+    with hive.connect(host=host, port=int(port), auth="NOSASL", database=DATABASE) as conn:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+
+
+def test_every_table_is_written_and_readable_through_the_thrift_server(
+    batch: Config, first_run: str
+) -> None:
+    assert "batch run done" in first_run
+    shown = {row[1] for row in thrift(batch, f"SHOW TABLES IN {DATABASE}")}
+    assert set(TABLES) <= shown
+    [(days,)] = thrift(batch, "SELECT count(DISTINCT event_date) FROM transactions_clean")
+    assert days == 20
+    rates = thrift(batch, "SELECT DISTINCT dimension FROM fraud_rates")
+    assert {r[0] for r in rates} == {"category", "payment_method", "country", "channel", "device"}
+
+
+def test_counts_reconcile_and_a_rerun_replaces(spark: Any, batch: Config, first_run: str) -> None:
+    def quality() -> list[Any]:
+        return spark.table(f"{DATABASE}.data_quality_runs").orderBy("run_at").collect()
+
+    [run] = quality()
+    assert run.rows_read > 29_000 and run.rows_read_stream == 0
+    assert run.rows_read == run.clean + run.quarantined + run.duplicates_removed
+    assert run.duplicates_removed > 0  # the simulator sends ~1% twice
+    assert run.repaired_category > 0 and run.outliers > 0  # ~5% missing, ~2% outliers
+    clean = spark.table(f"{DATABASE}.transactions_clean")
+    assert clean.count() == run.clean == clean.select("transaction_id").distinct().count()
+    before = {t: spark.table(f"{DATABASE}.{t}").count() for t in TABLES[:7]}
+
+    cli("batch", "run", "--from", "2026-07-05", "--to", "2026-07-06", "--steps", "clean,aggregates")
+    after = {t: spark.table(f"{DATABASE}.{t}").count() for t in TABLES[:7]}
+    assert after == before, "re-running two days replaced their partitions"
+    second = quality()[-1]
+    assert (second.range_start, second.range_end) == ("2026-07-05", "2026-07-06")
+    assert second.rows_read == second.clean + second.quarantined + second.duplicates_removed
+
+
+def test_profiles_reach_hive_cassandra_and_the_speed_layer(
+    spark: Any, batch: Config, first_run: str
+) -> None:
+    profiles = spark.table(f"{DATABASE}.entity_profiles")
+    assert {r.entity for r in profiles.select("entity").distinct().collect()} == {
+        "customer", "card", "merchant", "device", "ip",
+    }  # fmt: skip
+    assert {str(r.profile_date) for r in profiles.select("profile_date").distinct().collect()} == {
+        "2026-07-21"
+    }
+    merchant = profiles.where("entity = 'merchant'").orderBy("entity_key").first()
+    host, port = batch.address("cassandra").split(":")
+    session = cluster(host, int(port)).connect(batch.raw["cassandra"]["keyspace"])
+    row = session.execute(
+        "SELECT metrics FROM entity_profiles WHERE entity = 'merchant' AND entity_key = %s",
+        [merchant.entity_key],
+    ).one()
+    assert row.metrics["tx_count_30d"] == merchant.tx_count_30d
+    views_dir = batch.storage_uri(batch.raw["streaming"]["views_dir"])
+    customers, version = batch_views.read_view(spark, views_dir, "customer_profiles")
+    assert version and customers.count() == profiles.where("entity = 'customer'").count()
+
+
+def test_a_model_is_trained_evaluated_registered_and_promoted(
+    spark: Any, batch: Config, first_run: str
+) -> None:
+    models_dir = batch.storage_uri(batch.raw["streaming"]["models_dir"])
+    [version] = model_registry.versions(spark, models_dir)
+    assert f"registered as version {version}" in first_run
+    evaluations = spark.table(f"{DATABASE}.model_evaluations").where(f"version = '{version}'")
+    metrics = {(r.scorer, r.metric): r.value for r in evaluations.collect()}
+    for scorer in ("rules", "model", "combined"):
+        assert 0.0 <= metrics[(scorer, "auc_roc")] <= 1.0
+        assert (scorer, "card_precision_at_100") in metrics
+    promoted = model_registry.promoted_version(spark, models_dir)
+    assert (promoted == version) == evaluations.first().promoted
+
+
+def test_a_range_without_data_fails_with_advice(batch: Config) -> None:
+    done = subprocess.run(
+        [*CLI, "batch", "run", "--from", "2030-01-01", "--to", "2030-01-02", "--steps", "clean"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "fraudstack generate --days 30 --to master" in done.stdout
+
+
+def test_an_unknown_step_is_refused(batch: Config, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*CLI, "batch", "run", "--steps", "clean,polish"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1 and "unknown step(s) ['polish']" in done.stdout
