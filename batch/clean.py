@@ -30,8 +30,9 @@ ROBUST_SIGMA = 1.4826  # MAD to standard deviation for normal data
 
 
 def with_reason(raw_df: DataFrame, event_type: str) -> DataFrame:
-    """Add ``reason``: why the row breaks the contract, or null."""
-    return raw_df.withColumn("reason", rejection_reason_column(event_type))
+    """Add ``rejection``: why the row breaks the contract, or null. (Not ``reason``: a
+    chargeback has a field of that name.)"""
+    return raw_df.withColumn("rejection", rejection_reason_column(event_type))
 
 
 def quarantine_rows(rejected_df: DataFrame, event_type: str) -> DataFrame:
@@ -39,7 +40,7 @@ def quarantine_rows(rejected_df: DataFrame, event_type: str) -> DataFrame:
     fields = [name for name in spark_schema(event_type).names]
     return rejected_df.select(
         F.lit(event_type).alias("event_type"),
-        "reason",
+        F.col("rejection").alias("reason"),
         F.to_json(F.struct(*fields)).alias("raw"),
         "source",
         "event_date",

@@ -80,15 +80,15 @@ def step_clean(run: Run) -> dict[str, Any]:
             "no transactions in the master dataset for this range: load history with "
             "`fraudstack generate --days 30 --to master` or run the speed layer's archiver"
         )
-    valid_tx, rejected_tx = raw_tx.where("reason IS NULL"), raw_tx.where("reason IS NOT NULL")
+    valid_tx, rejected_tx = raw_tx.where("rejection IS NULL"), raw_tx.where("rejection IS NOT NULL")
     clean_tx = clean.clean_transactions(valid_tx, sigmas).cache()
     raw_cb = master.read_events(run.spark, run.config, "chargeback", run.start, run.end)
     raw_cb = clean.with_reason(raw_cb, "chargeback").cache()
-    clean_cb = clean.clean_chargebacks(raw_cb.where("reason IS NULL")).cache()
+    clean_cb = clean.clean_chargebacks(raw_cb.where("rejection IS NULL")).cache()
     quarantined = clean.quarantine_rows(rejected_tx, "transaction").unionByName(
-        clean.quarantine_rows(raw_cb.where("reason IS NOT NULL"), "chargeback")
+        clean.quarantine_rows(raw_cb.where("rejection IS NOT NULL"), "chargeback")
     )
-    run.write(raw_tx.drop("reason"), "transactions_raw")
+    run.write(raw_tx.drop("rejection"), "transactions_raw")
     run.write(clean_tx, "transactions_clean")
     run.write(quarantined, "transactions_quarantine")
     if _count(clean_cb):
@@ -114,7 +114,7 @@ def step_clean(run: Run) -> dict[str, Any]:
         "chargebacks_read": _count(raw_cb),
         "chargebacks_clean": _count(clean_cb),
     }
-    report["chargebacks_quarantined"] = _count(raw_cb.where("reason IS NOT NULL"))
+    report["chargebacks_quarantined"] = _count(raw_cb.where("rejection IS NOT NULL"))
     _record_quality(run, report)
     for df in (raw_tx, clean_tx, raw_cb, clean_cb):
         df.unpersist()

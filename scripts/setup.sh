@@ -51,6 +51,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# --- 2b. Apache Airflow, for the batch DAG (its pins clash with ours: a virtualenv of its own) ---
+AIRFLOW_VENV=$HOME_DIR/airflow-venv
+AIRFLOW_VERSION=3.3.2
+[ -x "$AIRFLOW_VENV/bin/python" ] || "$PYTHON" -m venv "$AIRFLOW_VENV"
+if [ "$(cat "$AIRFLOW_VENV/.fraudstack-deps" 2>/dev/null)" != "$AIRFLOW_VERSION" ]; then
+  say "installing Apache Airflow $AIRFLOW_VERSION into $AIRFLOW_VENV (for the batch DAG)"
+  "$AIRFLOW_VENV/bin/pip" install -q --disable-pip-version-check "apache-airflow==$AIRFLOW_VERSION"
+  echo "$AIRFLOW_VERSION" > "$AIRFLOW_VENV/.fraudstack-deps"
+fi
+
 # --- 3. JVM service jars ------------------------------------------------------------------
 "$VENV/bin/fraudstack" setup
 say "ready: $VENV/bin/fraudstack (or 'source $VENV/bin/activate')"

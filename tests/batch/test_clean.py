@@ -43,24 +43,37 @@ def raw(spark):
 
 
 def test_invalid_rows_get_the_contracts_reason(raw) -> None:
-    reasons = {r.transaction_id: r.reason for r in raw.where("reason IS NOT NULL").collect()}
+    reasons = {r.transaction_id: r.rejection for r in raw.where("rejection IS NOT NULL").collect()}
     assert reasons == {
         "bad-time": "event_time: not a timestamp",
         "bad-currency": "currency: unknown value 'XXX'",
         "no-customer": "missing required field customer_id",
         "too-much": "amount: 2000000.0 above maximum 1e+06",
     }
-    stored = quarantine_rows(raw.where("reason IS NOT NULL"), "transaction").first()
+    stored = quarantine_rows(raw.where("rejection IS NOT NULL"), "transaction").first()
     assert stored.event_type == "transaction" and '"transaction_id":' in stored.raw
 
 
 def test_clean_rows_are_deduplicated_repaired_and_flagged(raw) -> None:
     clean = {
-        r.transaction_id: r for r in clean_transactions(raw.where("reason IS NULL"), 4).collect()
+        r.transaction_id: r for r in clean_transactions(raw.where("rejection IS NULL"), 4).collect()
     }
-    assert len(clean) == raw.where("reason IS NULL").count() - 1  # one duplicate removed
+    assert len(clean) == raw.where("rejection IS NULL").count() - 1  # one duplicate removed
     assert clean["dup"].amount == 21.0, "the earliest copy is kept"
     assert (clean["no-category"].category, clean["no-category"].channel) == ("unknown", "unknown")
     assert clean["no-category"].repaired == ["category", "channel"] and clean["ok"].repaired == []
     assert clean["huge"].is_outlier and not clean["n29"].is_outlier and not clean["ok"].is_outlier
     assert clean["ok"].amount_usd == 20.0 and str(clean["ok"].event_time).startswith("2026-07-01")
+
+
+def test_a_chargebacks_own_reason_survives_cleaning(spark) -> None:
+    from batch.clean import clean_chargebacks
+
+    row = (1, "cb1", "t1", "c1", "m1", "2026-07-09T10:00:00Z", "2026-07-01T10:00:00Z", 20.0,
+           "USD", "fraud_card_not_present", True, "2026-07-09")  # fmt: skip
+    raw = spark.createDataFrame([row], wire_schema("chargeback")).withColumn(
+        "source", F.lit("history")
+    )
+    checked = with_reason(raw, "chargeback")
+    [clean] = clean_chargebacks(checked.where("rejection IS NULL")).collect()
+    assert clean.reason == "fraud_card_not_present" and clean.is_fraud

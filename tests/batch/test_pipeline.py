@@ -144,6 +144,12 @@ def test_a_model_is_trained_evaluated_registered_and_promoted(
     for scorer in ("rules", "model", "combined"):
         assert 0.0 <= metrics[(scorer, "auc_roc")] <= 1.0
         assert (scorer, "card_precision_at_100") in metrics
+    scenarios = {
+        m.split(":")[1] for (_, m) in metrics if m.startswith("recall_review_by_scenario:")
+    }
+    assert scenarios and scenarios <= {
+        "fraud_card_not_present", "fraud_account_takeover", "fraud_merchant_compromise",
+    }  # fmt: skip
     promoted = model_registry.promoted_version(spark, models_dir)
     assert (promoted == version) == evaluations.first().promoted
 
