@@ -84,6 +84,12 @@ def print_report(report: dict[str, Any]) -> None:
             f"  p in [{low:.1f}, {low + 0.1:.1f}): {count:>8,} transactions, "
             f"mean predicted {row['mean_predicted']:.3f}, observed {row['observed_rate']:.3f}"
         )
+    hits = Table(title="rules on the test period")
+    for column in ("rule", "hits", "precision"):
+        hits.add_column(column, justify="left" if column == "rule" else "right")
+    for code, rule in sorted(test.get("rule_hits", {}).items(), key=lambda kv: -kv[1]["hits"]):
+        hits.add_row(code, f"{rule['hits']:,}", f"{rule['precision']:.3f}")
+    console.print(hits)
     promotion = report.get("promotion")
     if promotion:
         verdict = (

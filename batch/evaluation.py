@@ -11,8 +11,9 @@ with (``risk_score``, rules and model combined). Reported per scorer:
   that many cards a day);
 - recall at REVIEW per fraud scenario (the chargeback reason);
 
-and for the model, its calibration: Brier score and a reliability table (mean
-predicted p(fraud) against the observed fraud rate, in ten bins).
+for the model, its calibration: Brier score and a reliability table (mean
+predicted p(fraud) against the observed fraud rate, in ten bins); and for each
+rule, how often it fired and its precision (what to tune in ``config/rules.yaml``).
 """
 
 from __future__ import annotations
@@ -90,6 +91,17 @@ def _recall_by_scenario(scored_df: DataFrame, column: str, at: float) -> dict[st
     return {row["scenario"]: round(float(row["recall"]), 4) for row in rows}
 
 
+def rule_hits(scored_df: DataFrame) -> dict[str, dict[str, float]]:
+    """Per rule code: how often it fired and how often that was fraud (to tune weights)."""
+    rows = (
+        scored_df.select(F.explode("rule_reasons").alias("code"), "label")
+        .groupBy("code")
+        .agg(F.count(F.lit(1)).alias("hits"), F.round(F.avg("label"), 4).alias("precision"))
+        .collect()
+    )
+    return {row["code"]: {"hits": row["hits"], "precision": row["precision"]} for row in rows}
+
+
 def calibration(scored_df: DataFrame, bins: int = 10) -> dict[str, Any]:
     """Brier score and a reliability table of ``model_score`` against ``label``."""
     p = F.col("model_score")
@@ -137,6 +149,7 @@ def evaluate(scored_df: DataFrame, policy: Policy) -> dict[str, Any]:
             "recall_review_by_scenario": _recall_by_scenario(scored_df, column, policy.review_at),
         }
     report["calibration"] = calibration(scored_df)
+    report["rule_hits"] = rule_hits(scored_df)
     scored_df.unpersist()
     return report
 

@@ -72,6 +72,9 @@ def spark_conf(config: Config) -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.apache.derby.jdbc.ClientDriver",
         "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
         "spark.hadoop.hive.metastore.schema.verification": "false",
+        # a batch run replaces table partitions; other processes (the Thrift Server behind
+        # Superset) forget cached file listings after this long instead of failing on them
+        "spark.sql.metadataCacheTTLSeconds": "30s",
         "spark.ui.prometheus.enabled": "true",
         "spark.metrics.conf.*.sink.prometheusServlet.class": (
             "org.apache.spark.metrics.sink.PrometheusServlet"

@@ -16,17 +16,18 @@ RULES = Path(__file__).parents[2] / "config" / "rules.yaml"
 @pytest.fixture(scope="module")
 def scored(spark):
     rows = [
-        # id, day, card, label, scenario, rule, model, risk
-        ("a", "2026-09-01", "k1", 1.0, "card_testing", 0.8, 0.9, 0.95),
-        ("b", "2026-09-01", "k2", 0.0, None, 0.4, 0.1, 0.45),
-        ("c", "2026-09-01", "k3", 0.0, None, 0.0, 0.2, 0.14),
-        ("d", "2026-09-02", "k1", 1.0, "account_takeover", 0.0, 0.6, 0.42),
-        ("e", "2026-09-02", None, 0.0, None, 0.0, 0.0, 0.0),
+        # id, day, card, label, scenario, rule, model, risk, rule reasons
+        ("a", "2026-09-01", "k1", 1.0, "card_testing", 0.8, 0.9, 0.95, ["LARGE_AMOUNT", "X"]),
+        ("b", "2026-09-01", "k2", 0.0, None, 0.4, 0.1, 0.45, ["LARGE_AMOUNT"]),
+        ("c", "2026-09-01", "k3", 0.0, None, 0.0, 0.2, 0.14, []),
+        ("d", "2026-09-02", "k1", 1.0, "account_takeover", 0.0, 0.6, 0.42, []),
+        ("e", "2026-09-02", None, 0.0, None, 0.0, 0.0, 0.0, []),
     ]
     return spark.createDataFrame(
         rows,
         "transaction_id string, event_date string, card_token string, label double, "
-        "scenario string, rule_score double, model_score double, risk_score double",
+        "scenario string, rule_score double, model_score double, risk_score double, "
+        "rule_reasons array<string>",
     )
 
 
@@ -43,6 +44,10 @@ def test_precision_and_recall_at_the_decision_thresholds(scored) -> None:
     assert report["rules"]["recall_review_by_scenario"] == {
         "card_testing": 1.0,
         "account_takeover": 0.0,
+    }
+    assert report["rule_hits"] == {
+        "LARGE_AMOUNT": {"hits": 2, "precision": 0.5},
+        "X": {"hits": 1, "precision": 1.0},
     }
     assert combined["auc_roc"] == pytest.approx(5 / 6, abs=1e-3)  # d ranks below b
     rows = metric_rows("v1", report)

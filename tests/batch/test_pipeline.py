@@ -4,6 +4,7 @@ out; a re-run of the same range replaces, never duplicates."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import uuid
@@ -17,7 +18,10 @@ from pyhive import hive
 from fraudstack.config import Config
 from storage import batch_views, model_registry
 from storage.cassandra_client import cluster
+from streaming import control
 from tests.overlay import overlaid
+from tests.polling import free_port
+from tests.streaming.test_job import as_wire, produce, tx, wait_scored
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CLI = [sys.executable, "-m", "fraudstack.cli"]
@@ -53,7 +57,14 @@ def batch(stack: Config, spark: Any, tmp_path_factory: pytest.TempPathFactory) -
                 "trees": {"max_iter": 15, "max_depth": 4},
             },
         },
-        "streaming": {"views_dir": f"{ROOT}/views", "models_dir": f"{ROOT}/models"},
+        "streaming": {
+            "views_dir": f"{ROOT}/views",
+            "models_dir": f"{ROOT}/models",
+            "checkpoint_dir": f"{ROOT}/checkpoints",
+            "archive_dir": f"{ROOT}/stream-archive",
+            "metrics_port": free_port(),
+            "starting_offsets": "latest",
+        },
     }
     with overlaid(tmp_path_factory.mktemp("batch"), ROOT, sections) as config:
         cli("generate", "--days", "20", "--per-day", "1500", "--customers", "1500",
@@ -103,6 +114,8 @@ def test_counts_reconcile_and_a_rerun_replaces(spark: Any, batch: Config, first_
     before = {t: spark.table(f"{DATABASE}.{t}").count() for t in TABLES[:7]}
 
     cli("batch", "run", "--from", "2026-07-05", "--to", "2026-07-06", "--steps", "clean,aggregates")
+    for table in TABLES:  # this session cached the old file listing; the run replaced files
+        spark.catalog.refreshTable(f"{DATABASE}.{table}")
     after = {t: spark.table(f"{DATABASE}.{t}").count() for t in TABLES[:7]}
     assert after == before, "re-running two days replaced their partitions"
     second = quality()[-1]
@@ -152,6 +165,39 @@ def test_a_model_is_trained_evaluated_registered_and_promoted(
     }  # fmt: skip
     promoted = model_registry.promoted_version(spark, models_dir)
     assert (promoted == version) == evaluations.first().promoted
+
+
+def test_the_speed_layer_scores_with_the_batch_model_and_views(
+    spark: Any, batch: Config, first_run: str
+) -> None:
+    """The Lambda loop closed: what the batch layer published is what the speed layer uses."""
+    models_dir = batch.storage_uri(batch.raw["streaming"]["models_dir"])
+    promoted = model_registry.promoted_version(spark, models_dir)
+    assert promoted, "the first model beats the rules alone on this history"
+    customer = (
+        spark.table(f"{DATABASE}.entity_profiles")
+        .where("entity = 'customer' AND avg_amount_usd_30d > 0")
+        .first()
+    )
+    if control.status(batch).running:
+        pytest.fail("a speed layer is already running: `fraudstack stream stop` first")
+    control.start(batch, ("score",))
+    try:
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        records = [tx("batch", n, now, "x", customer_id=customer.entity_key) for n in range(3)]
+        produce(batch, as_wire(records))
+        host, port = batch.address("cassandra").split(":")
+        session = cluster(host, int(port)).connect(batch.raw["cassandra"]["keyspace"])
+        rows = wait_scored(session, [r["transaction_id"] for r in records])
+    finally:
+        control.stop(batch)
+    assert {row.model_version for row in rows.values()} == {promoted}
+    assert all(0.0 <= row.model_score <= 1.0 for row in rows.values())
+    ratio = 42.5 / customer.avg_amount_usd_30d
+    assert all(
+        row.features["amount_to_customer_avg"] == pytest.approx(ratio, abs=1e-3)
+        for row in rows.values()
+    ), "the customer's batch profile enriched the live transaction"
 
 
 def test_a_range_without_data_fails_with_advice(batch: Config) -> None:
