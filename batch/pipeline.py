@@ -21,6 +21,7 @@ per-run rows (``data_quality_runs``, ``model_evaluations``), which carry the run
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from batch import aggregates, clean, hive_tables, master, model_job, profiles_job
+from batch import aggregates, clean, hive_tables, master, metrics, model_job, profiles_job
 from batch.evaluation import metric_rows
 from batch.labels import with_labels
 from fraudstack.scoring import load_policy
@@ -213,8 +214,17 @@ def run(
         raise ValueError(f"unknown step(s) {unknown}; steps: {list(STEPS)}")
     this = Run(spark, config, start, end)
     for name, step in STEPS.items():
-        if name in steps:
-            progress(name, "started")
+        if name not in steps:
+            continue
+        progress(name, "started")
+        begun = time.monotonic()
+        try:
             this.report[name] = step(this)
-            progress(name, "done")
+        except Exception:
+            metrics.write_step(config.textfile_dir, name, time.monotonic() - begun, ok=False)
+            raise
+        metrics.write_step(
+            config.textfile_dir, name, time.monotonic() - begun, ok=True, report=this.report[name]
+        )
+        progress(name, "done")
     return {"run_id": this.run_id, **this.report}

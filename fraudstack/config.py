@@ -69,6 +69,11 @@ class Config:
         return self.home / "data"
 
     @property
+    def textfile_dir(self) -> Path:
+        """Where jobs drop ``<name>.prom`` files for the node exporter's textfile collector."""
+        return self.data_dir / "node-exporter-textfile"
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from pyhive import hive
 
 from fraudstack.config import Config
@@ -165,6 +166,11 @@ def test_a_model_is_trained_evaluated_registered_and_promoted(
     }  # fmt: skip
     promoted = model_registry.promoted_version(spark, models_dir)
     assert (promoted == version) == evaluations.first().promoted
+    # every step's outcome reaches Prometheus through the node exporter's textfile collector
+    served = requests.get(f"http://{batch.address('node_exporter')}/metrics", timeout=10).text
+    for step in ("clean", "aggregates", "profiles", "train"):
+        assert f'fraudstack_batch_last_success{{step="{step}"}} 1' in served
+    assert 'fraudstack_model_test_metric{metric="auc_roc",scorer="model"}' in served
 
 
 def test_the_speed_layer_scores_with_the_batch_model_and_views(

@@ -9,7 +9,7 @@ from fraudstack.stack.services.base import Service, installed
 
 def node_exporter(config: Config) -> Service:
     address = config.address("node_exporter")
-    textfiles = config.data_dir / "node-exporter-textfile"
+    textfiles = config.textfile_dir
 
     def command() -> tuple[list[str], dict[str, str]]:
         textfiles.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,44 @@
+"""Batch-run metrics as the node exporter's textfile collector reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from batch.metrics import MODEL_METRICS, write_step
+
+
+def samples(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(path.read_text())
+        for s in family.samples
+    }
+
+
+def test_a_step_writes_its_outcome_counts_and_model_metrics(tmp_path: Path) -> None:
+    metrics = {name: 0.5 for name in MODEL_METRICS}
+    report = {
+        "rows_read": 120, "clean": 100, "flag": True, "version": "v9",
+        "test": {"rules": metrics, "model": metrics, "combined": {**metrics, "auc_roc": 0.9}},
+        "promotion": {"promote": True},
+    }  # fmt: skip
+    got = samples(write_step(tmp_path, "train", 12.5, ok=True, report=report))
+    assert got[("fraudstack_batch_last_success", (("step", "train"),))] == 1
+    assert got[("fraudstack_batch_duration_seconds", (("step", "train"),))] == 12.5
+    assert got[("fraudstack_batch_rows", (("kind", "rows_read"), ("step", "train")))] == 120
+    assert ("fraudstack_batch_rows", (("kind", "flag"), ("step", "train"))) not in got
+    key = ("fraudstack_model_test_metric", (("metric", "auc_roc"), ("scorer", "combined")))
+    assert got[key] == 0.9
+    assert got[("fraudstack_model_promoted", (("version", "v9"),))] == 1
+
+
+def test_a_failed_step_says_so_and_keeps_other_steps_files(tmp_path: Path) -> None:
+    write_step(tmp_path, "clean", 3.0, ok=True, report={"rows_read": 5})
+    failed = samples(write_step(tmp_path, "train", 1.0, ok=False))
+    assert failed[("fraudstack_batch_last_success", (("step", "train"),))] == 0
+    assert sorted(p.name for p in tmp_path.glob("*.prom")) == [
+        "fraudstack_batch_clean.prom",
+        "fraudstack_batch_train.prom",
+    ]
