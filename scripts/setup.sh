@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything fraudstack needs on a fresh Debian machine; fast when nothing changed.
 #   1. Debian packages: Java 17, Maven, Prometheus (+ promtool), node and process exporters,
-#      Alertmanager
+#      Alertmanager, Chromium (browser tests)
 #   2. a virtualenv with the project and its Python dependencies
 #   3. the JVM services' jars from Maven Central (stack/maven)
 # Everything lands under $FRAUDSTACK_HOME (default: .fraudstack/, git-ignored).
@@ -25,6 +25,7 @@ command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-expo
 command -v prometheus-process-exporter >/dev/null || missing+=(prometheus-process-exporter)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v ss >/dev/null || missing+=(iproute2)
+command -v chromium >/dev/null || missing+=(chromium)   # browser tests and screenshots
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   as_root apt-get update -q
