@@ -36,8 +36,7 @@ def kafka(config: Config) -> Service:
                 classpath(config, "kafka"),
                 "kafka.tools.StorageTool",
                 "format",
-                "--cluster-id",
-                cluster_id,
+                f"--cluster-id={cluster_id}",  # an id may start with "-": never a separate argv
                 "--config",
                 str(conf / "server.properties"),
             ],
