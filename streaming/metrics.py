@@ -76,6 +76,13 @@ class PrometheusQueryListener(StreamingQueryListener):
             ["query", "phase"],
             registry=self.registry,
         )
+        self.offsets_behind = Gauge(
+            "fraudstack_stream_source_offsets_behind_latest",
+            "Kafka offsets the query is behind the newest, on its worst partition (the lag: "
+            "Spark does not commit consumer-group offsets, so the broker cannot report it)",
+            label,
+            registry=self.registry,
+        )
         self.failures = Counter(
             "fraudstack_stream_query_failures",
             "Queries that ended with an exception",
@@ -103,6 +110,13 @@ class PrometheusQueryListener(StreamingQueryListener):
         self.state_rows.labels(query).set(sum(op.numRowsTotal for op in progress.stateOperators))
         for phase, millis in (progress.durationMs or {}).items():
             self.phase_seconds.labels(query, phase).set(millis / 1000.0)
+        behind = [
+            float(source.metrics["maxOffsetsBehindLatest"])
+            for source in progress.sources
+            if (source.metrics or {}).get("maxOffsetsBehindLatest") is not None
+        ]
+        if behind:
+            self.offsets_behind.labels(query).set(max(behind))
         watermark = _parse_time(progress.eventTime.get("watermark"))
         batch_time = _parse_time(progress.timestamp)
         if watermark and batch_time and watermark.year > 1970:

@@ -33,8 +33,8 @@ from fraudstack.stack import launcher
 from streaming import control
 from streaming.transforms import parse_events
 from tests.kafka_helpers import end_offsets, read_between
-from tests.overlay import overlaid
-from tests.polling import free_port, wait_for
+from tests.polling import wait_for
+from tests.speed_layer import running_speed_layer
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
 
@@ -45,25 +45,8 @@ ROOT = f"/tests/speed-layer-{RUN}"
 @pytest.fixture(scope="module")
 def job(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
     """The speed layer on the real stack, with this module's own paths and port."""
-    settings = {
-        "metrics_port": free_port(),
-        "checkpoint_dir": f"{ROOT}/checkpoints",
-        "archive_dir": f"{ROOT}/master",
-        "views_dir": f"{ROOT}/views",
-        "models_dir": f"{ROOT}/models",
-        "starting_offsets": "latest",
-        "refresh_seconds": 1,
-        "quarantine_trigger": "1 second",
-        "archive_trigger": "5 seconds",
-    }
-    with overlaid(tmp_path_factory.mktemp("speed-layer"), ROOT, {"streaming": settings}) as config:
-        if control.status(config).running:
-            pytest.fail("a speed layer is already running: `fraudstack stream stop` first")
-        control.start(config)
-        try:
-            yield config
-        finally:
-            control.stop(config)
+    with running_speed_layer(tmp_path_factory.mktemp("speed-layer"), ROOT) as config:
+        yield config
 
 
 @pytest.fixture(scope="module")

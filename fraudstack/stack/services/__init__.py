@@ -9,6 +9,7 @@ Debian. Config files are templates under ``stack/conf/<service>`` (Prometheus:
 from __future__ import annotations
 
 from fraudstack.config import Config
+from fraudstack.stack.services.alert_notifier import alert_notifier
 from fraudstack.stack.services.alertmanager import alertmanager
 from fraudstack.stack.services.base import Service, render
 from fraudstack.stack.services.cassandra import cassandra
@@ -17,6 +18,7 @@ from fraudstack.stack.services.hdfs import datanode, namenode
 from fraudstack.stack.services.hive import metastore, thriftserver
 from fraudstack.stack.services.kafka import kafka
 from fraudstack.stack.services.prometheus import prometheus
+from fraudstack.stack.services.streamlit import streamlit
 
 __all__ = ["Service", "render", "stack_services"]
 
@@ -34,5 +36,7 @@ def stack_services(config: Config) -> dict[str, Service]:
         process_exporter,
         alertmanager,
         prometheus,
+        streamlit,
+        alert_notifier,
     )
     return {service.name: service for service in (build(config) for build in builders)}

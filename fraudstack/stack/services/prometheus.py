@@ -30,6 +30,9 @@ def prometheus(config: Config) -> Service:
                 "alertmanager": config.address("alertmanager"),
                 "speed_layer": f"{config.raw['host']}:{config.raw['streaming']['metrics_port']}",
                 "producer": f"{config.raw['host']}:{config.raw['producer']['metrics_port']}",
+                "alert_notifier": "{}:{}".format(
+                    config.raw["host"], config.raw["notifications"]["metrics_port"]
+                ),
             },
         )
 
