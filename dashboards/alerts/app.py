@@ -111,7 +111,7 @@ def show_detail(alert_store: AlertStore, alert_id: str, analyst: str) -> None:
     st.subheader(f"{alert['decision']} · risk {alert['risk_score']:.3f} · {alert_id}")
     left, right = st.columns([3, 2])
     with left:
-        facts = st.columns(4)
+        facts = st.columns([1.4, 1, 1, 1])
         facts[0].metric("Amount (USD)", f"${alert.get('amount_usd') or 0:,.2f}")
         facts[1].metric("Rule score", f"{alert.get('rule_score') or 0:.3f}")
         model_score = alert.get("model_score")

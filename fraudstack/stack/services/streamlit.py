@@ -26,6 +26,7 @@ def streamlit(config: Config) -> Service:
             "--server.fileWatcherType=none",  # a service, not a development server
             "--browser.gatherUsageStats=false",
             "--global.developmentMode=false",
+            "--client.toolbarMode=viewer",  # no "Deploy" button for analysts
         ], {"PYTHONPATH": str(config.root)}
 
     return Service(
