@@ -181,8 +181,8 @@ def test_all_state_is_in_named_volumes(compose_bin: Path, env_file: Path) -> Non
     stateful = {
         "kafka": "/var/lib/kafka/data",
         "cassandra": "/var/lib/cassandra",
-        "namenode": "/hadoop/dfs",
-        "datanode": "/hadoop/dfs",
+        "namenode": "/data",
+        "datanode": "/data",
         "metastore-db": "/var/lib/postgresql/data",
         "superset-db": "/var/lib/postgresql/data",
         "airflow-db": "/var/lib/postgresql/data",
@@ -233,6 +233,8 @@ def test_shared_files_are_mounted_not_copied() -> None:
 
     assert {"./storage/kafka/topics.yaml", "./storage/cassandra/schema.cql"} <= sources("bootstrap")
     assert "./monitoring/prometheus/rules" in sources("prometheus")
+    assert "./stack/conf/kafka/jmx-exporter.yaml" in sources("kafka")
+    assert "./stack/conf/cassandra/jmx-exporter.yaml" in sources("cassandra")
     assert "./batch/dags" in sources("airflow-scheduler")
     assert "./dashboards/grafana" in sources("grafana")
     # application containers read config/compose.yaml from the repository
