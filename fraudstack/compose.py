@@ -9,15 +9,23 @@ two deployments cannot drift.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import os
 import secrets
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fraudstack.config import REPO_ROOT, Config
+if TYPE_CHECKING:
+    from fraudstack.config import Config
+
+# Only the standard library at import: on a Docker host without the project's
+# virtualenv, `python3 -m fraudstack.compose init` writes .env all the same.
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,22 @@ def default_env_path() -> Path:
     return REPO_ROOT / ".env"
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python3 -m fraudstack.compose init [--force] [--path P]``, for hosts without the venv."""
+    parser = argparse.ArgumentParser(prog="python3 -m fraudstack.compose")
+    parser.add_argument("command", choices=["init"])
+    parser.add_argument("--force", action="store_true", help="replace an existing .env")
+    parser.add_argument("--path", type=Path, default=None, help="default: .env in the repo")
+    args = parser.parse_args(argv)
+    try:
+        path = init_env(args.path or default_env_path(), force=args.force)
+    except ComposeError as exc:
+        print(f"compose init refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} (mode 600); set ALERT_WEBHOOK_URL in it, then `docker compose up -d`")
+    return 0
+
+
 def service_command(config: Config, name: str) -> tuple[list[str], dict[str, str]]:
     """The argv and environment the local stack uses for a Spark service.
 
@@ -153,3 +177,7 @@ def exec_service(config: Config, name: str) -> None:
     """Replace this process with a service's command (a container's main process)."""
     argv, env = service_command(config, name)
     os.execve(argv[0], argv, {**os.environ, **env})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

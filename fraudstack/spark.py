@@ -107,6 +107,8 @@ def spark_conf(config: Config) -> dict[str, str]:
             "org.apache.spark.metrics.sink.PrometheusServlet"
         ),
         "spark.metrics.conf.*.sink.prometheusServlet.path": "/metrics/prometheus",
+        # any further Spark setting a deployment needs (YARN queues, Kubernetes images, ...)
+        **{str(key): str(value) for key, value in config.raw["spark"].get("conf", {}).items()},
     }
 
 

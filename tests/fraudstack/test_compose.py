@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,28 @@ def test_local_mode_keeps_the_shared_derby_metastore() -> None:
     conf = metastore_conf(load_config("local"))
     assert conf["spark.hadoop.javax.jdo.option.ConnectionURL"].startswith("jdbc:derby://")
     assert "spark.hadoop.hive.metastore.uris" not in conf
+
+
+def test_init_runs_on_a_host_with_only_python(tmp_path: Path) -> None:
+    # -S: no site-packages, so no typer, rich or yaml; a Docker host needs only python3
+    path = tmp_path / ".env"
+    argv = [sys.executable, "-S", "-m", "fraudstack.compose", "init", "--path", str(path)]
+    result = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert set(_read_env(path)) == {s.name for s in compose.SETTINGS}
+
+
+def test_deployment_spark_settings_reach_spark_submit(
+    compose_config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    overlay = tmp_path / "k8s.yaml"
+    overlay.write_text(
+        "spark:\n"
+        "  master: k8s://https://kubernetes.default.svc:443\n"
+        "  conf: {spark.kubernetes.container.image: 'fraudstack/app:0.1.0'}\n"
+    )
+    monkeypatch.setenv("FRAUDSTACK_CONFIG", str(overlay))
+    argv, _ = compose.service_command(load_config("compose"), "speed-layer")
+    conf = _conf(argv)
+    assert conf["spark.master"] == "k8s://https://kubernetes.default.svc:443"
+    assert conf["spark.kubernetes.container.image"] == "fraudstack/app:0.1.0"
