@@ -157,8 +157,11 @@ def test_every_service_is_pinned_checked_limited_and_private(
         for port in svc.get("ports", []):
             if port.get("host_ip") != "127.0.0.1":
                 problems.append(f"{name}: port {port.get('published')} not bound to 127.0.0.1")
-        if not svc.get("deploy", {}).get("resources", {}).get("limits", {}).get("memory"):
-            problems.append(f"{name}: no memory limit")
+        limits = svc.get("deploy", {}).get("resources", {}).get("limits", {})
+        if not limits.get("memory") or not limits.get("cpus"):
+            problems.append(f"{name}: no memory or CPU limit")
+        if svc.get("logging", {}).get("options", {}).get("max-size") is None:
+            problems.append(f"{name}: logs are not rotated")
         for dep, how in svc.get("depends_on", {}).items():
             if how["condition"] not in ("service_healthy", "service_completed_successfully"):
                 problems.append(f"{name}: depends on {dep} only being started")
