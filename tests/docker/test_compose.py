@@ -179,6 +179,19 @@ def test_every_service_is_pinned_checked_limited_and_private(
     assert not problems, "\n".join(problems)
 
 
+def test_spark_drivers_cap_their_cores_and_services_restart(
+    compose_bin: Path, env_file: Path
+) -> None:
+    services = _resolved(compose_bin, env_file, "scale+batch")["services"]
+    # a standalone master hands an uncapped application every free core: the first
+    # driver up would starve the others
+    for name in ("speed-layer", "thriftserver", "batch", "airflow-scheduler"):
+        assert "-Dspark.cores.max=" in services[name]["environment"]["SPARK_SUBMIT_OPTS"], name
+    for name, svc in services.items():
+        if svc.get("labels", {}).get("fraudstack.kind") != "job":
+            assert svc.get("restart") == "unless-stopped", name
+
+
 def test_all_state_is_in_named_volumes(compose_bin: Path, env_file: Path) -> None:
     resolved = _resolved(compose_bin, env_file, "scale+batch")
     stateful = {
