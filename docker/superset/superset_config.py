@@ -11,4 +11,3 @@ SQLALCHEMY_DATABASE_URI = (
 # Added in the UI or by provisioning as hive://thriftserver:10000/fraudstack?auth=NOSASL
 FEATURE_FLAGS = {"DASHBOARD_RBAC": True}
 WTF_CSRF_ENABLED = True
-TALISMAN_ENABLED = False  # served on 127.0.0.1 behind the operator's own TLS proxy
