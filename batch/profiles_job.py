@@ -67,8 +67,9 @@ def publish(
     keyspace = config.raw["cassandra"]["keyspace"]
     host, port = config.address("cassandra").split(":")
     target = CassandraTarget(
-        host, int(port), keyspace, "entity_profiles", PROFILE_COLUMNS, ttl_seconds=PROFILE_TTL
-    )
+        host, int(port), keyspace, "entity_profiles", PROFILE_COLUMNS, ttl_seconds=PROFILE_TTL,
+        consistency=config.raw["cassandra"].get("write_consistency"),
+    )  # fmt: skip
     write_dataframe(cassandra_rows(profiles_df, version), target)
     views_dir = config.storage_uri(config.raw["streaming"]["views_dir"])
     views = {

@@ -8,6 +8,7 @@ the same HDFS, the same warehouse and the same Hive metastore.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +44,37 @@ def metastore_url(config: Config) -> str:
     return f"jdbc:derby://{config.address('metastore')}/metastore_db;create=true"
 
 
+def driver_host(config: Config) -> str:
+    """The address executors use to reach the driver.
+
+    Locally the loopback host. In compose, ``spark.driver_host: hostname`` names the
+    container itself (each driver service sets ``hostname:``), since executors run
+    in other containers.
+    """
+    wanted = str(config.raw["spark"].get("driver_host") or config.raw["host"])
+    return socket.gethostname() if wanted == "hostname" else wanted
+
+
+def metastore_conf(config: Config) -> dict[str, str]:
+    """How Spark finds the Hive metastore.
+
+    With ``hive.metastore_uri`` (the compose deployment: a Hive metastore service on
+    PostgreSQL) every Spark process is a thrift client of it. Otherwise each process
+    embeds the metastore client and shares one Derby network database (local stack).
+    """
+    uri = config.raw["hive"].get("metastore_uri")
+    if uri:
+        return {"spark.hadoop.hive.metastore.uris": str(uri)}
+    return {
+        "spark.driver.extraClassPath": str(derby_client_jar(config)),
+        # every Spark process embeds the metastore client; they share one database
+        "spark.hadoop.javax.jdo.option.ConnectionURL": metastore_url(config),
+        "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.apache.derby.jdbc.ClientDriver",
+        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+    }
+
+
 def spark_conf(config: Config) -> dict[str, str]:
     """Spark settings shared by every Spark process of the stack.
 
@@ -55,9 +87,8 @@ def spark_conf(config: Config) -> dict[str, str]:
     host = config.raw["host"]
     return {
         "spark.master": str(config.raw["spark"]["master"]),
-        "spark.driver.host": host,
+        "spark.driver.host": driver_host(config),
         "spark.driver.bindAddress": host,
-        "spark.driver.extraClassPath": str(derby_client_jar(config)),
         "spark.jars": ",".join(str(jar) for jar in extra_jars(config)),
         "spark.sql.shuffle.partitions": str(config.raw["spark"]["shuffle_partitions"]),
         "spark.sql.session.timeZone": "UTC",
@@ -67,11 +98,7 @@ def spark_conf(config: Config) -> dict[str, str]:
         "spark.hadoop.fs.defaultFS": config.hdfs_uri,
         # the client decides replication; the default 3 leaves blocks under-replicated
         "spark.hadoop.dfs.replication": str(config.raw["hive"].get("replication", 1)),
-        # every Spark process embeds the metastore client; they share one database
-        "spark.hadoop.javax.jdo.option.ConnectionURL": metastore_url(config),
-        "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.apache.derby.jdbc.ClientDriver",
-        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
-        "spark.hadoop.hive.metastore.schema.verification": "false",
+        **metastore_conf(config),
         # a batch run replaces table partitions; other processes (the Thrift Server behind
         # Superset) forget cached file listings after this long instead of failing on them
         "spark.sql.metadataCacheTTLSeconds": "30s",
@@ -80,6 +107,8 @@ def spark_conf(config: Config) -> dict[str, str]:
             "org.apache.spark.metrics.sink.PrometheusServlet"
         ),
         "spark.metrics.conf.*.sink.prometheusServlet.path": "/metrics/prometheus",
+        # any further Spark setting a deployment needs (YARN queues, Kubernetes images, ...)
+        **{str(key): str(value) for key, value in config.raw["spark"].get("conf", {}).items()},
     }
 
 

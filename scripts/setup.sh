@@ -4,6 +4,7 @@
 #      Alertmanager, Chromium (browser tests)
 #   2. a virtualenv with the project and its Python dependencies
 #   3. the JVM services' jars from Maven Central (stack/maven)
+#   4. the Docker Compose CLI, built from its Go module (scripts/tools.sh)
 # Everything lands under $FRAUDSTACK_HOME (default: .fraudstack/, git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,4 +65,7 @@ fi
 
 # --- 3. JVM service jars ------------------------------------------------------------------
 "$VENV/bin/fraudstack" setup
+
+# --- 4. tools that validate the compose deployment (the Docker Compose CLI, built once) ----
+FRAUDSTACK_HOME=$HOME_DIR scripts/tools.sh
 say "ready: $VENV/bin/fraudstack (or 'source $VENV/bin/activate')"

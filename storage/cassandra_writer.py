@@ -31,6 +31,7 @@ class CassandraTarget:
     columns: tuple[str, ...]
     ttl_seconds: int | None = None
     concurrency: int = 64
+    consistency: str | None = None  # e.g. LOCAL_QUORUM with RF 3; None: the driver's default
 
     def insert_cql(self) -> str:
         names = ", ".join(self.columns)
@@ -59,6 +60,10 @@ def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
 
     session = _session(target.host, target.port)
     prepared = session.prepare(target.insert_cql())
+    if target.consistency:
+        from cassandra import ConsistencyLevel
+
+        prepared.consistency_level = ConsistencyLevel.name_to_value[target.consistency]
     results = execute_concurrent_with_args(
         session, prepared, list(rows), concurrency=target.concurrency, raise_on_first_error=False
     )

@@ -37,8 +37,14 @@ def load_topics(path: Path) -> list[TopicSpec]:
     return specs
 
 
-def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
+def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication_factor: int = 1) -> list[str]:
     """Create missing topics, add partitions and set retention where they differ.
+
+    Args:
+        bootstrap: the brokers to ask.
+        specs: the declared topics.
+        replication_factor: copies of each new partition (1 on one broker; 3 in the
+            compose scale profile). Existing topics keep theirs.
 
     Returns:
         One line per change made; empty when the broker already matched.
@@ -57,7 +63,7 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
                 {
                     spec.name: {
                         "num_partitions": spec.partitions,
-                        "replication_factor": 1,
+                        "replication_factor": replication_factor,
                         "configs": {"retention.ms": str(spec.retention_ms)},
                     }
                     for spec in missing

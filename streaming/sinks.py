@@ -69,9 +69,13 @@ class Tables:
     def from_config(cls, config: Config) -> Tables:
         host, port, keyspace = config.host("cassandra"), config.port("cassandra"), config.keyspace
         concurrency = int(config.raw["streaming"]["write_concurrency"])
+        consistency = config.raw["cassandra"].get("write_consistency")
 
         def target(table: str, columns: tuple[str, ...]) -> CassandraTarget:
-            return CassandraTarget(host, port, keyspace, table, columns, concurrency=concurrency)
+            return CassandraTarget(
+                host, port, keyspace, table, columns, concurrency=concurrency,
+                consistency=consistency,
+            )  # fmt: skip
 
         return cls(
             transactions=target("transactions_by_customer", TRANSACTION_COLUMNS),

@@ -59,7 +59,9 @@ def kafka(config: Config) -> Service:
         from storage.topics import ensure_topics, load_topics
 
         return ensure_topics(
-            config.kafka_bootstrap, load_topics(config.path("topics_file", "kafka"))
+            config.kafka_bootstrap,
+            load_topics(config.path("topics_file", "kafka")),
+            int(config.raw["kafka"].get("replication_factor", 1)),
         )
 
     return Service(
