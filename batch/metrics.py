@@ -56,6 +56,13 @@ def _model(registry: CollectorRegistry, report: dict[str, Any]) -> None:
     for scorer in ("rules", "model", "combined"):
         for metric in MODEL_METRICS:
             test.labels(scorer=scorer, metric=metric).set(report["test"][scorer][metric])
+    baseline = report["promotion"].get("baseline") or {}
+    compared = Gauge("fraudstack_model_baseline_metric",
+                     "test metrics of what the candidate was compared with (what scores now)",
+                     ["metric"], registry=registry)  # fmt: skip
+    for metric in MODEL_METRICS:
+        if metric in baseline:
+            compared.labels(metric=metric).set(baseline[metric])
     Gauge("fraudstack_model_promoted", "1 if the last candidate was promoted", ["version"],
           registry=registry).labels(version=report.get("version") or "").set(
         1 if report["promotion"]["promote"] else 0

@@ -124,14 +124,16 @@ def decide(
     if current:
         baseline_model = model_registry.load(models_dir, current)
         scored = score(test_df, policy, baseline_model, current)
-        baseline = evaluation.evaluate(scored, policy)["combined"]["average_precision"]
+        baseline_metrics = evaluation.evaluate(scored, policy)["combined"]
         against = f"model {current}"
     else:
-        baseline = report["test"]["rules"]["average_precision"]
+        baseline_metrics = report["test"]["rules"]
         against = "rules alone"
+    baseline = baseline_metrics["average_precision"]
     candidate = report["test"]["combined"]["average_precision"]
     return {
         "compared_with": against,
+        "baseline": {k: v for k, v in baseline_metrics.items() if isinstance(v, int | float)},
         "baseline_average_precision": baseline,
         "candidate_average_precision": candidate,
         "promote": candidate > baseline + settings.min_improvement,

@@ -25,7 +25,7 @@ log = logging.getLogger("fraudstack.alert_notifier")
 GROUP = "fraudstack-alert-notifier"
 
 
-def notification(alert: dict[str, Any], screen: str) -> Notification:
+def notification(alert: dict[str, Any], screen_url: str) -> Notification:
     """The message for one BLOCK alert; duplicates are per customer."""
     reasons = ", ".join(alert.get("reasons") or ()) or "no reason recorded"
     amount = alert.get("amount_usd") or 0.0
@@ -43,7 +43,7 @@ def notification(alert: dict[str, Any], screen: str) -> Notification:
             "Further BLOCKs for this customer within the window are not notified again."
         ),
         severity="critical",
-        link=f"http://{screen}/?alert={alert.get('alert_id')}",
+        link=f"{screen_url}/?alert={alert.get('alert_id')}",
         details={key: alert.get(key) for key in ("alert_id", "customer_id", "risk_score",
                                                  "reasons", "event_time")},
     )  # fmt: skip
@@ -85,9 +85,9 @@ def run(config: Config, stop: threading.Event) -> None:
                    registry=notifier.registry)  # fmt: skip
     bad = Counter("fraudstack_alert_notifier_unreadable", "Alert messages that were not JSON",
                   registry=notifier.registry)  # fmt: skip
-    start_http_server(int(settings["metrics_port"]), config.host("streamlit"),
+    start_http_server(int(settings["metrics_port"]), settings.get("bind") or config.raw["host"],
                       registry=notifier.registry)  # fmt: skip
-    screen = config.address("streamlit")
+    screen = settings.get("screen_url") or f"http://{config.address('streamlit')}"
     consumer = KafkaConsumer(
         config.raw["streaming"]["alerts_topic"],
         bootstrap_servers=config.kafka_bootstrap,

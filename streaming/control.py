@@ -131,6 +131,25 @@ def status(config: Config, job: Job | None = None) -> StreamStatus:
     return StreamStatus(pid, active, samples or {})
 
 
+def mark_expected(config: Config, job: Job, running: bool) -> None:
+    """Tell Prometheus whether the scraped job should run (``SpeedLayerDown`` fires only
+    when it should and does not answer), through the node exporter's textfile folder.
+
+    Only for the job Prometheus scrapes: a test's job on a port of its own says nothing.
+    """
+    from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+
+    scrape_config = config.conf_dir / "prometheus" / "prometheus.yml"
+    target = f'"{config.raw["host"]}:{job.metrics_port}"'
+    if not scrape_config.exists() or target not in scrape_config.read_text():
+        return
+    registry = CollectorRegistry()
+    Gauge("fraudstack_stream_expected_running", "1 between `stream start` and `stream stop`",
+          registry=registry).set(1 if running else 0)  # fmt: skip
+    config.textfile_dir.mkdir(parents=True, exist_ok=True)
+    write_to_textfile(str(config.textfile_dir / f"{job.name}.prom"), registry)
+
+
 def start(
     config: Config, queries: tuple[str, ...] = (), timeout: float = 240.0, realtime: bool = False
 ) -> StreamStatus:
@@ -159,6 +178,7 @@ def start(
         if not current.running:
             raise StreamError(f"{job.name} exited; last log lines:\n{process.tail(log, 30)}")
         if wanted <= {name for name, on in current.active.items() if on}:
+            mark_expected(config, job, running=True)
             return current
         time.sleep(1.0)
     raise StreamError(
@@ -174,6 +194,7 @@ def stop(config: Config, timeout: float = 90.0, realtime: bool = False) -> bool:
     """
     job = job_spec(config, realtime)
     pid_file = launcher.pid_file(config, job.name)
+    mark_expected(config, job, running=False)
     if not pid_file.running_pid():
         pid_file.remove()
         return False

@@ -22,7 +22,7 @@ def test_a_step_writes_its_outcome_counts_and_model_metrics(tmp_path: Path) -> N
     report = {
         "rows_read": 120, "clean": 100, "flag": True, "version": "v9",
         "test": {"rules": metrics, "model": metrics, "combined": {**metrics, "auc_roc": 0.9}},
-        "promotion": {"promote": True},
+        "promotion": {"promote": True, "baseline": {**metrics, "auc_roc": 0.8}},
     }  # fmt: skip
     got = samples(write_step(tmp_path, "train", 12.5, ok=True, report=report))
     assert got[("fraudstack_batch_last_success", (("step", "train"),))] == 1
@@ -32,6 +32,7 @@ def test_a_step_writes_its_outcome_counts_and_model_metrics(tmp_path: Path) -> N
     key = ("fraudstack_model_test_metric", (("metric", "auc_roc"), ("scorer", "combined")))
     assert got[key] == 0.9
     assert got[("fraudstack_model_promoted", (("version", "v9"),))] == 1
+    assert got[("fraudstack_model_baseline_metric", (("metric", "auc_roc"),))] == 0.8
 
 
 def test_a_failed_step_says_so_and_keeps_other_steps_files(tmp_path: Path) -> None:

@@ -11,14 +11,14 @@ from fraudstack.stack.services.base import Service
 
 def alert_notifier(config: Config) -> Service:
     settings = config.raw["notifications"]
-    address = f"{config.host('streamlit')}:{settings['metrics_port']}"
+    address = f"{config.raw['host']}:{settings['metrics_port']}"
 
     def command() -> tuple[list[str], dict[str, str]]:
         return [sys.executable, "-m", "monitoring.block_alerts"], {"PYTHONPATH": str(config.root)}
 
     return Service(
         name="alert_notifier",
-        host=config.host("streamlit"),
+        host=config.raw["host"],
         ports={"metrics_port": int(settings["metrics_port"])},
         command=command,
         health=lambda: health.metrics_served(address, "fraudstack_alert_notifier_unreadable_total"),
