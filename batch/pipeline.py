@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 
 from batch import aggregates, clean, hive_tables, master, metrics, model_job, profiles_job
 from batch.evaluation import metric_rows
-from batch.labels import with_labels
+from batch.labels import ANALYST_LABEL_SCHEMA, LABEL_COLUMNS, analyst_fraud_labels, with_labels
 from fraudstack.scoring import load_policy
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ def step_clean(run: Run) -> dict[str, Any]:
     }
     report["chargebacks_quarantined"] = _count(raw_cb.where("rejection IS NOT NULL"))
     _record_quality(run, report)
+    report["analyst_verdicts"] = _copy_verdicts(run, clean_tx)  # not a data-quality column
     for df in (raw_tx, clean_tx, raw_cb, clean_cb):
         df.unpersist()
     return report
@@ -134,10 +135,39 @@ def _record_quality(run: Run, report: dict[str, Any]) -> None:
     hive_tables.append(run.spark, run.config, df.select(*row), "data_quality_runs")
 
 
-def _labelled(run: Run, all_days: bool = False) -> DataFrame:
-    return with_labels(
-        run.table("transactions_clean", all_days), run.table("chargebacks_clean", True)
+def _copy_verdicts(run: Run, clean_tx: DataFrame) -> int:
+    """Copy the analysts' verdicts given on the run's days (up to today when the range is
+    open) from Cassandra into the ``analyst_labels`` table; return how many."""
+    from storage.alert_store import read_verdicts
+
+    today = dt.datetime.now(dt.UTC).date()
+    row = clean_tx.agg(F.min("event_date")).first()
+    earliest = row[0] if row is not None else None
+    first = run.start or (dt.date.fromisoformat(str(earliest)) if earliest else today)
+    last = run.end or today
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    config = run.config
+    rows = read_verdicts(config.host("cassandra"), config.port("cassandra"), config.keyspace, days)
+    wanted = [{f.name: row.get(f.name) for f in ANALYST_LABEL_SCHEMA.fields} for row in rows]
+    verdicts_df = run.spark.createDataFrame(wanted, ANALYST_LABEL_SCHEMA).withColumn(
+        "event_date", F.to_date("labelled_at")
     )
+    if wanted:
+        run.write(verdicts_df, "analyst_labels")
+    return len(wanted)
+
+
+def _labels(run: Run) -> DataFrame:
+    """Every label known now: fraud chargebacks and analysts' fraud verdicts."""
+    labels_df = run.table("chargebacks_clean", True).select(*LABEL_COLUMNS)
+    if run.spark.catalog.tableExists(hive_tables.qualified(run.config, "analyst_labels")):
+        verdicts_df = run.table("analyst_labels", True)
+        labels_df = labels_df.unionByName(analyst_fraud_labels(verdicts_df))
+    return labels_df
+
+
+def _labelled(run: Run, all_days: bool = False) -> DataFrame:
+    return with_labels(run.table("transactions_clean", all_days), _labels(run))
 
 
 def step_aggregates(run: Run) -> dict[str, Any]:

@@ -139,3 +139,15 @@ class AlertStore:
     def labels(self, day: dt.date, limit: int = 100_000) -> list[dict[str, Any]]:
         """The verdicts given on ``day``, newest first."""
         return [_row(row) for row in self.session.execute(self._labels, (day, limit))]
+
+
+def read_verdicts(host: str, port: int, keyspace: str, days: list[dt.date]) -> list[dict[str, Any]]:
+    """Every analyst verdict given on ``days`` (for the batch layer's labels)."""
+    from storage.cassandra_client import cluster
+
+    connection = cluster(host, port, timeout=30)
+    try:
+        store = AlertStore(connection.connect(), keyspace)
+        return [row for day in days for row in store.labels(day)]
+    finally:
+        connection.shutdown()

@@ -223,3 +223,31 @@ def test_an_unknown_step_is_refused(batch: Config, tmp_path: Path) -> None:
         timeout=600,
     )
     assert done.returncode == 1 and "unknown step(s) ['polish']" in done.stdout
+
+
+def test_an_analyst_verdict_becomes_a_label(spark: Any, batch: Config, first_run: str) -> None:
+    """A verdict given on the live-alert screen reaches Hive as a label at its own time."""
+    from storage.alert_store import AlertStore
+
+    clean = spark.table(f"{DATABASE}.transactions_clean")
+    [tx] = clean.where("event_date = '2026-07-10'").orderBy("transaction_id").limit(1).collect()
+    given = dt.datetime(2026, 7, 12, 9, 30, tzinfo=dt.UTC)
+    host, port = batch.address("cassandra").split(":")
+    session = cluster(host, int(port)).connect()
+    store = AlertStore(session, batch.keyspace)
+    alert = {"alert_id": tx.transaction_id, "customer_id": tx.customer_id,
+             "event_time": tx.event_time}  # fmt: skip
+    try:
+        store.record_verdict(alert, "fraud", "test-analyst", at=given)
+        cli("batch", "run", "--from", "2026-07-12", "--to", "2026-07-12", "--steps", "clean")
+        rows = thrift(batch, "SELECT transaction_id, verdict, analyst, event_date FROM "
+                      f"analyst_labels WHERE transaction_id = '{tx.transaction_id}'")  # fmt: skip
+        assert rows == [(tx.transaction_id, "fraud", "test-analyst", "2026-07-12")]
+    finally:
+        session.execute(
+            f"DELETE FROM {batch.keyspace}.analyst_labels WHERE day = %s AND labelled_at = %s "
+            "AND transaction_id = %s", (given.date(), given, tx.transaction_id),
+        )  # fmt: skip
+        session.execute(f"DELETE FROM {batch.keyspace}.alerts_by_id WHERE alert_id = %s",
+                        (tx.transaction_id,))  # fmt: skip
+        session.cluster.shutdown()
