@@ -158,6 +158,7 @@ def test_prometheus_scrapes_every_target_of_the_stack(stack: Config) -> None:
         "node",
         "processes",
         "alertmanager",
+        "alert-notifier",
     }
     deadline = time.monotonic() + 60
     while True:
