@@ -14,6 +14,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pyspark.sql.streaming import StreamingQueryListener
 
+from fraudstack.scoring import DECISIONS
+
 BATCH_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 
 
@@ -185,6 +187,14 @@ class SpeedLayerMetrics:
             ["view", "version"],
             registry=registry,
         )
+        # Series exist from the start at 0, so rate() reads "none" rather than "no data"
+        # (dashboards and alert rules on a quiet pipeline).
+        for decision in DECISIONS:
+            self.scored.labels(decision)
+        for decision in DECISIONS[1:]:
+            self.alerts.labels(decision)
+        for topic in ("transactions", "chargebacks"):
+            self.quarantined.labels(topic)
 
     def use_model(self, old: str | None, new: str | None) -> None:
         self.model_version.labels(old or "none").set(0)
