@@ -85,7 +85,7 @@ def run(config: Config, stop: threading.Event) -> None:
                    registry=notifier.registry)  # fmt: skip
     bad = Counter("fraudstack_alert_notifier_unreadable", "Alert messages that were not JSON",
                   registry=notifier.registry)  # fmt: skip
-    start_http_server(int(settings["metrics_port"]), settings.get("bind") or config.raw["host"],
+    start_http_server(config.port("alert_notifier"), config.host("alert_notifier"),
                       registry=notifier.registry)  # fmt: skip
     screen = settings.get("screen_url") or f"http://{config.address('streamlit')}"
     consumer = KafkaConsumer(

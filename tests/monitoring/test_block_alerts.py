@@ -35,11 +35,15 @@ def test_a_burst_of_blocks_notifies_once_per_customer(
 ):
     from kafka import KafkaProducer
 
-    sections = {"notifications": {
-        "webhook_url": webhook.url, "email_to": "fraud-team@example.test",
-        "group": f"test-notifier-{RUN}", "starting_offsets": "earliest",
-        "max_per_minute": 100_000, "metrics_port": free_port(),
-    }, "alerting": {"smtp": {"host": "127.0.0.1", "port": mailbox.port}}}  # fmt: skip
+    sections = {
+        "notifications": {
+            "webhook_url": webhook.url, "email_to": "fraud-team@example.test",
+            "group": f"test-notifier-{RUN}", "starting_offsets": "earliest",
+            "max_per_minute": 100_000,
+        },
+        "services": {"alert_notifier": {"port": free_port()}},
+        "alerting": {"smtp": {"host": "127.0.0.1", "port": mailbox.port}},
+    }  # fmt: skip
     burst = (
         [alert(n, "a", "BLOCK") for n in range(5)]
         + [alert(10 + n, "b", "BLOCK") for n in range(3)]

@@ -10,16 +10,15 @@ from fraudstack.stack.services.base import Service
 
 
 def alert_notifier(config: Config) -> Service:
-    settings = config.raw["notifications"]
-    address = f"{config.raw['host']}:{settings['metrics_port']}"
+    address = config.address("alert_notifier")
 
     def command() -> tuple[list[str], dict[str, str]]:
         return [sys.executable, "-m", "monitoring.block_alerts"], {"PYTHONPATH": str(config.root)}
 
     return Service(
         name="alert_notifier",
-        host=config.raw["host"],
-        ports={"metrics_port": int(settings["metrics_port"])},
+        host=config.host("alert_notifier"),
+        ports={"port": config.port("alert_notifier")},
         command=command,
         health=lambda: health.metrics_served(address, "fraudstack_alert_notifier_unreadable_total"),
         depends_on=("kafka",),

@@ -30,9 +30,7 @@ def prometheus(config: Config) -> Service:
                 "alertmanager": config.address("alertmanager"),
                 "speed_layer": f"{config.raw['host']}:{config.raw['streaming']['metrics_port']}",
                 "producer": f"{config.raw['host']}:{config.raw['producer']['metrics_port']}",
-                "alert_notifier": "{}:{}".format(
-                    config.raw["host"], config.raw["notifications"]["metrics_port"]
-                ),
+                "alert_notifier": config.address("alert_notifier"),
             },
         )
 
