@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from batch.cli import batch_app, model_app
+from dashboards.superset.cli import superset_app
 from fraudstack.config import load_config
 from fraudstack.stack import launcher, process
 from fraudstack.stack.services import stack_services
@@ -144,6 +145,7 @@ def logs(
 
 app.add_typer(batch_app, name="batch")
 app.add_typer(model_app, name="model")
+app.add_typer(superset_app, name="superset")
 
 stream_app = typer.Typer(help="The speed layer: start, stop and watch the streaming job.")
 app.add_typer(stream_app, name="stream")
