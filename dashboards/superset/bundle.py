@@ -64,8 +64,9 @@ def _column(name: str, kind: str, expression: str | None = None) -> dict[str, An
 
 def dataset_yaml(name: str, dataset: dict[str, Any], schema: str) -> dict[str, Any]:
     columns = [_column(column, kind) for column, kind in dataset["columns"].items()]
-    time_columns = dataset.get("time_columns", {})
-    columns += [_column(column, "DATE", sql) for column, sql in time_columns.items()]
+    computed = dataset.get("computed", {})
+    columns += [_column(name, c["type"], c["sql"]) for name, c in computed.items()]
+    time_columns = [name for name, c in computed.items() if c["type"] == "DATE"]
     return {
         "table_name": name,
         "main_dttm_col": dataset.get("main_time_column") or next(iter(time_columns), None),
@@ -129,7 +130,7 @@ def position(dashboard: Dashboard) -> dict[str, Any]:
         "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": dashboard.title}},
         "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
     }
-    intro = {"type": "MARKDOWN", "meta": {"width": 12, "height": 14, "code": dashboard.intro}}
+    intro = {"type": "MARKDOWN", "meta": {"width": 12, "height": 10, "code": dashboard.intro}}
     rows: list[list[tuple[str, dict[str, Any]]]] = [[("MARKDOWN-intro", intro)]]
     for row in dashboard.rows:
         rows.append(

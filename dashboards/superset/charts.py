@@ -48,7 +48,7 @@ def _series(chart: Chart, number_format: str) -> dict[str, Any]:
         "groupby": chart.groupby,
         "row_limit": ROW_LIMIT,
         "truncate_metric": True,
-        "show_legend": True,
+        "show_legend": bool(chart.groupby) or len(chart.metrics) > 1,  # else the title says it
         "legendType": "scroll",
         "legendOrientation": "top",
         "rich_tooltip": True,
@@ -64,9 +64,11 @@ def _series(chart: Chart, number_format: str) -> dict[str, Any]:
         params.update({"seriesType": "line", "markerEnabled": True, "markerSize": 4})
     else:
         params.update({"orientation": "vertical", "show_value": False, "stack": None})
-        if chart.x not in ("day", "run_at"):  # a category axis: biggest first, or in order
+        if chart.x != "day" and not chart.groupby:  # a category axis: biggest first, or in order
             params["x_axis_sort"] = chart.x if chart.sort_by_x else chart.metrics[0]
             params["x_axis_sort_asc"] = chart.sort_by_x
+        if chart.x != "day" and not chart.sort_by_x:  # names, not numbers: all of them, slanted
+            params["xAxisLabelRotation"] = 30
     return params
 
 
@@ -106,8 +108,7 @@ def form_data(chart: Chart, metric_formats: dict[str, str]) -> dict[str, Any]:
                 "donut": True,
                 "innerRadius": 40,
                 "outerRadius": 70,
-                "show_legend": True,
-                "legendOrientation": "top",
+                "show_legend": False,  # the labels name every slice
             }
         )
     else:

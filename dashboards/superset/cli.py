@@ -44,13 +44,15 @@ def provision_command() -> None:
 @superset_app.command("password")
 def password_command() -> None:
     """Print Superset's URL, the admin user and its password (generated on first start)."""
-    from fraudstack.stack.services.superset import ENV_ADMIN_PASSWORD, login
+    from fraudstack.credentials import secret_path
+    from fraudstack.stack.services.superset import ENV_ADMIN_PASSWORD, PASSWORD_FILE, login
 
-    credentials = login(load_config())
+    config = load_config()
+    credentials = login(config)
     console.print(f"url       {credentials.url}")
     console.print(f"user      {credentials.username}")
     console.print(f"password  {credentials.password}", markup=False, highlight=False)
     console.print(
-        f"[dim](set {ENV_ADMIN_PASSWORD} before the first start to choose it; "
-        "change it later in Superset: Settings → Info)[/dim]"
+        f"[dim](kept in {secret_path(config.home, PASSWORD_FILE)}; set {ENV_ADMIN_PASSWORD} "
+        "before Superset's first start to choose your own)[/dim]"
     )

@@ -91,7 +91,7 @@ def _check(spec: Spec) -> None:
             dataset = spec.datasets.get(chart.dataset)
             if dataset is None:
                 raise SpecError(f"{where}: no dataset {chart.dataset!r} in datasets.yaml")
-            names = {*dataset["columns"], *dataset.get("time_columns", {})}
+            names = {*dataset["columns"], *dataset.get("computed", {})}
             unknown_metrics = set(chart.metrics) - set(dataset["metrics"])
             unknown_columns = {*chart.groupby, *chart.columns, *filter(None, [chart.x])} - names
             if unknown_metrics or unknown_columns:

@@ -22,6 +22,7 @@ from fraudstack.stack.services.base import CONF_TEMPLATES, Service, render, run_
 SUPERSET_VERSION = "6.1.0"
 ENV_SECRET_KEY = "SUPERSET_SECRET_KEY"
 ENV_ADMIN_PASSWORD = "SUPERSET_ADMIN_PASSWORD"
+PASSWORD_FILE = "superset-admin-password"
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Login:
 def login(config: Config) -> Login:
     """The URL and admin credentials (the password is generated on first use)."""
     settings = config.service("superset")
-    password = secret(config.home, "superset-admin-password", ENV_ADMIN_PASSWORD, 18)
+    password = secret(config.home, PASSWORD_FILE, ENV_ADMIN_PASSWORD, 18)
     return Login(f"http://{config.address('superset')}", settings["admin_user"], password)
 
 
