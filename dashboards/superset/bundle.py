@@ -46,10 +46,12 @@ def database_yaml(spec: Spec, sqlalchemy_uri: str) -> dict[str, Any]:
     }
 
 
-def _column(name: str, kind: str, expression: str | None = None) -> dict[str, Any]:
+def _column(
+    name: str, kind: str, expression: str | None = None, label: str | None = None
+) -> dict[str, Any]:
     return {
         "column_name": name,
-        "verbose_name": None,
+        "verbose_name": label,
         "is_dttm": kind in ("DATE", "TIMESTAMP"),
         "is_active": True,
         "type": kind,
@@ -63,7 +65,11 @@ def _column(name: str, kind: str, expression: str | None = None) -> dict[str, An
 
 
 def dataset_yaml(name: str, dataset: dict[str, Any], schema: str) -> dict[str, Any]:
-    columns = [_column(column, kind) for column, kind in dataset["columns"].items()]
+    labels = dataset.get("labels", {})
+    columns = [
+        _column(column, kind, label=labels.get(column))
+        for column, kind in dataset["columns"].items()
+    ]
     computed = dataset.get("computed", {})
     columns += [_column(name, c["type"], c["sql"]) for name, c in computed.items()]
     time_columns = [name for name, c in computed.items() if c["type"] == "DATE"]

@@ -18,6 +18,7 @@ VIZ_TYPES = {
     "bar": "echarts_timeseries_bar",
     "pie": "pie",
     "table": "table",
+    "pivot": "pivot_table_v2",
 }
 ROW_LIMIT = 10_000
 
@@ -111,6 +112,22 @@ def form_data(chart: Chart, metric_formats: dict[str, str]) -> dict[str, Any]:
                 "show_legend": False,  # the labels name every slice
             }
         )
+    elif chart.type == "pivot":
+        params.update(
+            {
+                "groupbyRows": chart.groupby,
+                "groupbyColumns": chart.across,
+                "metrics": chart.metrics,
+                "metricsLayout": "COLUMNS",
+                "aggregateFunction": "Maximum",
+                "valueFormat": number_format,
+                "rowOrder": "key_a_to_z",
+                "colOrder": "key_a_to_z",
+                "row_limit": 1000,
+                "combineMetric": False,
+                "transposePivot": False,
+            }
+        )
     else:
         raw = bool(chart.columns)
         params.update(
@@ -136,7 +153,7 @@ def form_data(chart: Chart, metric_formats: dict[str, str]) -> dict[str, Any]:
 
 def query_context(chart: Chart, dataset_id: int, params: dict[str, Any]) -> str:
     """The saved query behind the chart data API, for the imported dataset's id."""
-    columns = chart.columns or [*filter(None, [chart.x]), *chart.groupby]
+    columns = chart.columns or [*filter(None, [chart.x]), *chart.groupby, *chart.across]
     order = chart.order_by or (chart.metrics[0] if chart.metrics else None)
     query: dict[str, Any] = {
         "columns": columns,

@@ -11,7 +11,7 @@ import yaml
 
 SPEC_DIR = Path(__file__).resolve().parent
 DASHBOARD_FILES = ("sales.yaml", "fraud.yaml", "quality.yaml")
-CHART_TYPES = ("big_number", "line", "bar", "pie", "table")
+CHART_TYPES = ("big_number", "line", "bar", "pie", "table", "pivot")
 NAMESPACE = uuid.UUID("5b0f6a1e-2f55-4d1f-9a8e-6c0f1c2d3e4f")
 
 
@@ -35,6 +35,7 @@ class Chart:
     metrics: list[str] = field(default_factory=list)
     groupby: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)  # a raw table's columns
+    across: list[str] = field(default_factory=list)  # a pivot table's column headers
     x: str | None = None
     where: str | None = None
     order_by: str | None = None
@@ -93,7 +94,13 @@ def _check(spec: Spec) -> None:
                 raise SpecError(f"{where}: no dataset {chart.dataset!r} in datasets.yaml")
             names = {*dataset["columns"], *dataset.get("computed", {})}
             unknown_metrics = set(chart.metrics) - set(dataset["metrics"])
-            unknown_columns = {*chart.groupby, *chart.columns, *filter(None, [chart.x])} - names
+            unknown_columns = {
+                *chart.groupby,
+                *chart.columns,
+                *chart.across,
+                *filter(None, [chart.x]),
+            }
+            unknown_columns -= names
             if unknown_metrics or unknown_columns:
                 raise SpecError(
                     f"{where}: {chart.dataset} has no metric(s) {sorted(unknown_metrics)} "
