@@ -23,6 +23,19 @@ SUPERSET_VERSION = "6.1.0"
 ENV_SECRET_KEY = "SUPERSET_SECRET_KEY"
 ENV_ADMIN_PASSWORD = "SUPERSET_ADMIN_PASSWORD"
 PASSWORD_FILE = "superset-admin-password"
+# the password travels in the environment, not on a command line others can read in `ps`
+CREATE_ADMIN = """
+import os
+from superset.app import create_app
+with create_app().app_context():
+    from superset import security_manager as sm
+    name = os.environ["FRAUDSTACK_SUPERSET_USER"]
+    if sm.find_user(username=name) is None and not sm.add_user(
+        name, "fraudstack", "admin", f"{name}@localhost", sm.find_role("Admin"),
+        password=os.environ["SUPERSET_ADMIN_PASSWORD"],
+    ):
+        raise SystemExit(f"Superset could not create the user {name}")
+"""
 
 
 @dataclass(frozen=True)
@@ -62,10 +75,8 @@ def superset(config: Config) -> Service:
     stamp = data / ".initialized"
     bin_dir = venv(config) / "bin"
 
-    def cli(*args: str, what: str) -> None:
-        run_checked(
-            [str(bin_dir / "superset"), *args], what, env={**os.environ, **environment(config)}
-        )
+    def run(argv: list[str], what: str, **env: str) -> None:
+        run_checked(argv, what, env={**os.environ, **environment(config), **env})
 
     def prepare() -> None:
         if not (bin_dir / "gunicorn").exists():
@@ -80,15 +91,16 @@ def superset(config: Config) -> Service:
         if stamp.exists() and stamp.read_text().strip() == SUPERSET_VERSION:
             return
         data.mkdir(parents=True, exist_ok=True)
-        cli("db", "upgrade", what="migrate Superset's metadata database")
+        superset_cli = str(bin_dir / "superset")
+        run([superset_cli, "db", "upgrade"], "migrate Superset's metadata database")
+        run([superset_cli, "init"], "set up Superset's roles and permissions")
         credentials = login(config)
-        cli(
-            "fab", "create-admin", "--username", credentials.username,
-            "--firstname", "fraudstack", "--lastname", "admin",
-            "--email", f"{credentials.username}@localhost", "--password", credentials.password,
-            what="create Superset's admin user",
-        )  # fmt: skip
-        cli("init", what="set up Superset's roles and permissions")
+        run(
+            [str(bin_dir / "python"), "-c", CREATE_ADMIN],
+            "create Superset's admin user",
+            FRAUDSTACK_SUPERSET_USER=credentials.username,
+            SUPERSET_ADMIN_PASSWORD=credentials.password,
+        )
         stamp.write_text(SUPERSET_VERSION + "\n")
 
     def command() -> tuple[list[str], dict[str, str]]:
