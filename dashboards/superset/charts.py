@@ -54,7 +54,7 @@ def _series(chart: Chart, number_format: str) -> dict[str, Any]:
         "legendOrientation": "top",
         "rich_tooltip": True,
         "tooltipTimeFormat": "%Y-%m-%d",
-        "x_axis_time_format": "%Y-%m-%d" if chart.x == "day" else "%Y-%m-%d %H:%M",
+        "x_axis_time_format": "%b %d",  # short: six-column charts have room for a few
         "y_axis_format": number_format,
         "zoomable": False,
         "order_desc": True,
@@ -104,12 +104,13 @@ def form_data(chart: Chart, metric_formats: dict[str, str]) -> dict[str, Any]:
                 "sort_by_metric": True,
                 "show_labels": True,
                 "labels_outside": True,
-                "label_type": "key_percent",
+                "label_type": "percent",
                 "number_format": "SMART_NUMBER",
                 "donut": True,
                 "innerRadius": 40,
                 "outerRadius": 70,
-                "show_legend": False,  # the labels name every slice
+                "show_legend": True,  # names below, short percentages beside the slices
+                "legendOrientation": "bottom",
             }
         )
     elif chart.type == "pivot":
