@@ -192,7 +192,7 @@ def dashboard_yaml(dashboard: Dashboard) -> dict[str, Any]:
             "color_scheme": "supersetColors",
             "refresh_frequency": 0,
             "expanded_slices": {},
-            "label_colors": {},
+            "label_colors": dashboard.colors,
             "shared_label_colors": [],
             "color_scheme_domain": [],
             "timed_refresh_immune_slices": [],

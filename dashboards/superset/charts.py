@@ -16,7 +16,6 @@ VIZ_TYPES = {
     "big_number": "big_number_total",
     "line": "echarts_timeseries_line",
     "bar": "echarts_timeseries_bar",
-    "pie": "pie",
     "table": "table",
     "pivot": "pivot_table_v2",
 }
@@ -95,24 +94,6 @@ def form_data(chart: Chart, metric_formats: dict[str, str]) -> dict[str, Any]:
         )
     elif chart.type in ("line", "bar"):
         params.update(_series(chart, number_format))
-    elif chart.type == "pie":
-        params.update(
-            {
-                "groupby": chart.groupby,
-                "metric": chart.metrics[0],
-                "row_limit": 100,
-                "sort_by_metric": True,
-                "show_labels": True,
-                "labels_outside": True,
-                "label_type": "percent",
-                "number_format": "SMART_NUMBER",
-                "donut": True,
-                "innerRadius": 40,
-                "outerRadius": 70,
-                "show_legend": True,  # names below, short percentages beside the slices
-                "legendOrientation": "bottom",
-            }
-        )
     elif chart.type == "pivot":
         params.update(
             {

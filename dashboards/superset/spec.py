@@ -11,7 +11,7 @@ import yaml
 
 SPEC_DIR = Path(__file__).resolve().parent
 DASHBOARD_FILES = ("sales.yaml", "fraud.yaml", "quality.yaml")
-CHART_TYPES = ("big_number", "line", "bar", "pie", "table", "pivot")
+CHART_TYPES = ("big_number", "line", "bar", "table", "pivot")
 NAMESPACE = uuid.UUID("5b0f6a1e-2f55-4d1f-9a8e-6c0f1c2d3e4f")
 
 
@@ -50,6 +50,7 @@ class Dashboard:
     slug: str
     intro: str
     rows: list[list[Chart]]
+    colors: dict[str, str] = field(default_factory=dict)  # series name -> colour, every chart
 
     @property
     def charts(self) -> list[Chart]:
@@ -66,7 +67,7 @@ class Spec:
 
 
 def _chart(raw: dict[str, Any], where: str) -> Chart:
-    if "metric" in raw:  # a big number or a pie shows one metric
+    if "metric" in raw:  # a big number shows one metric
         metric = raw.pop("metric")
         raw = {**raw, "metrics": [metric]}
     try:
@@ -122,7 +123,9 @@ def load(folder: Path = SPEC_DIR) -> Spec:
             [_chart(dict(chart), f"{name}: {chart.get('id')}") for chart in row]
             for row in raw["rows"]
         ]
-        dashboards.append(Dashboard(raw["title"], raw["slug"], raw["intro"].strip(), rows))
+        dashboards.append(
+            Dashboard(raw["title"], raw["slug"], raw["intro"].strip(), rows, raw.get("colors", {}))
+        )
     spec = Spec(base["database"]["name"], base["datasets"], dashboards)
     _check(spec)
     return spec

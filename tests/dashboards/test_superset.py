@@ -74,7 +74,7 @@ def warehouse(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         },
     }  # fmt: skip
     with overlaid(tmp_path_factory.mktemp("superset"), ROOT, sections) as config:
-        cli("generate", "--days", "16", "--per-day", "1000", "--customers", "1000",
+        cli("generate", "--days", "16", "--per-day", "800", "--customers", "1000",
             "--seed", "11", "--start", "2026-08-01", "--to", "master")  # fmt: skip
         try:
             cli("batch", "run", "--steps", "clean,aggregates,train")  # profiles: no chart
@@ -116,7 +116,8 @@ def test_provisioning_twice_creates_everything_once(
         row for row in session.every("database", ["id", "database_name"])
         if row["database_name"] == SPEC.database
     ]  # fmt: skip
-    uri = session.get(f"/api/v1/database/{database['id']}")["result"]["sqlalchemy_uri"]
+    connection = session.get(f"/api/v1/database/{database['id']}/connection")["result"]
+    uri = connection["sqlalchemy_uri"]
     assert uri.endswith(f"/{DATABASE}?auth=NOSASL")
 
 
