@@ -15,6 +15,7 @@ from rich.table import Table
 
 from batch.cli import batch_app, model_app
 from fraudstack.compose_cli import compose_app
+from dashboards.superset.cli import superset_app
 from fraudstack.config import load_config
 from fraudstack.stack import launcher, process
 from fraudstack.stack.services import stack_services
@@ -146,6 +147,7 @@ def logs(
 app.add_typer(batch_app, name="batch")
 app.add_typer(model_app, name="model")
 app.add_typer(compose_app, name="compose")
+app.add_typer(superset_app, name="superset")
 
 stream_app = typer.Typer(help="The speed layer: start, stop and watch the streaming job.")
 app.add_typer(stream_app, name="stream")

@@ -5,6 +5,7 @@
 #   2. a virtualenv with the project and its Python dependencies
 #   3. the JVM services' jars from Maven Central (stack/maven)
 #   4. the Docker Compose CLI, built from its Go module (scripts/tools.sh)
+#   (plus Airflow and Superset, each in a virtualenv of its own)
 # Everything lands under $FRAUDSTACK_HOME (default: .fraudstack/, git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +62,20 @@ if [ "$(cat "$AIRFLOW_VENV/.fraudstack-deps" 2>/dev/null)" != "$AIRFLOW_VERSION"
   say "installing Apache Airflow $AIRFLOW_VERSION into $AIRFLOW_VENV (for the batch DAG)"
   "$AIRFLOW_VENV/bin/pip" install -q --disable-pip-version-check "apache-airflow==$AIRFLOW_VERSION"
   echo "$AIRFLOW_VERSION" > "$AIRFLOW_VENV/.fraudstack-deps"
+fi
+
+# --- 2c. Apache Superset, for the business dashboards (its pins clash too: its own virtualenv) ---
+# 6.1.0 also needs flask-caching 2.3.1, cachelib < 0.14, rich and cachetools to start, and
+# pyhive + thrift for its hive:// driver (the Spark Thrift Server).
+SUPERSET_VENV=$HOME_DIR/superset-venv
+SUPERSET_PACKAGES=(apache-superset==6.1.0 flask-caching==2.3.1 "cachelib<0.14" rich cachetools
+  pyhive thrift thrift-sasl pure-sasl)
+SUPERSET_WANT=$(printf '%s\n' "${SUPERSET_PACKAGES[@]}" | sha256sum | cut -d' ' -f1)
+[ -x "$SUPERSET_VENV/bin/python" ] || "$PYTHON" -m venv "$SUPERSET_VENV"
+if [ "$(cat "$SUPERSET_VENV/.fraudstack-deps" 2>/dev/null)" != "$SUPERSET_WANT" ]; then
+  say "installing Apache Superset 6.1.0 into $SUPERSET_VENV (for the business dashboards)"
+  "$SUPERSET_VENV/bin/pip" install -q --disable-pip-version-check "${SUPERSET_PACKAGES[@]}"
+  echo "$SUPERSET_WANT" > "$SUPERSET_VENV/.fraudstack-deps"
 fi
 
 # --- 3. JVM service jars ------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Every service is a real upstream program: JVM services from Maven Central jars
 (``stack/maven``), the Spark Thrift Server from pyspark's own jars, Prometheus from
-Debian. Config files are templates under ``stack/conf/<service>`` (Prometheus:
-``monitoring/prometheus``) rendered into ``<home>/conf/<service>`` on start.
+Debian, Superset from its own virtualenv. Config files are templates under
+``stack/conf/<service>`` (Prometheus: ``monitoring/prometheus``) rendered into
+``<home>/conf/<service>`` on start.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fraudstack.stack.services.hive import metastore, thriftserver
 from fraudstack.stack.services.kafka import kafka
 from fraudstack.stack.services.prometheus import prometheus
 from fraudstack.stack.services.streamlit import streamlit
+from fraudstack.stack.services.superset import superset
 
 __all__ = ["Service", "render", "stack_services"]
 
@@ -38,5 +40,6 @@ def stack_services(config: Config) -> dict[str, Service]:
         prometheus,
         streamlit,
         alert_notifier,
+        superset,
     )
     return {service.name: service for service in (build(config) for build in builders)}

@@ -98,8 +98,8 @@ def classpath(config: Config, *modules: str | Path) -> str:
     )
 
 
-def run_checked(argv: list[str], what: str) -> None:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+def run_checked(argv: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()[-2000:]
         raise RuntimeError(f"could not {what} (exit {result.returncode}):\n{output}")
