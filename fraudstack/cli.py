@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from batch.cli import batch_app, model_app
-from fraudstack.compose_cli import compose_app
 from dashboards.superset.cli import superset_app
+from fraudstack.compose_cli import compose_app
 from fraudstack.config import load_config
 from fraudstack.stack import launcher, process
 from fraudstack.stack.services import stack_services
