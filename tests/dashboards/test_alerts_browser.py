@@ -76,13 +76,18 @@ def test_a_new_alert_appears_filters_and_gets_a_verdict(
 ):
     page.goto(f"http://{job.address('streamlit')}/")
     page.get_by_text("Live fraud alerts").wait_for(timeout=60_000)
+    # the page is open and refreshing (its first fragment run, a cold start, is done)
+    page.get_by_text("Alerts shown").wait_for(timeout=60_000)
 
     record = new_account_big_buy(1)
     produce(job, record)
     alert_id = record["transaction_id"]
     wait_for(lambda: store.alert(alert_id) is not None, 120, "the speed layer to store the alert")
     stored = time.monotonic()
-    wait_for(lambda: alert_id in grid_text(page), SHOWN_WITHIN, f"{alert_id} on the screen")
+    try:
+        wait_for(lambda: alert_id in grid_text(page), SHOWN_WITHIN, f"{alert_id} on the screen")
+    finally:
+        page.screenshot(path=screenshots / "streamlit-first-wait.png", full_page=True)
     shown_after = time.monotonic() - stored
     page.screenshot(path=screenshots / "streamlit-alerts.png", full_page=True)
     alert = store.alert(alert_id)
