@@ -150,7 +150,8 @@ def test_dashboard_renders_every_chart_without_errors(
     page.fill("#username", credentials.username)
     page.fill("#password", credentials.password)
     page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
+    # a cold Superset (first start, CI under load) answers its first login slowly
+    page.wait_for_url(lambda url: "/login" not in url, timeout=120_000)
     page.goto(f"{credentials.url}/superset/dashboard/{dashboard.slug}/?standalone=1")
     charts = page.locator("[data-test-chart-id]")
     charts.first.wait_for(timeout=60_000)
