@@ -12,6 +12,7 @@ import getpass
 import os
 from typing import Any
 
+import altair as alt
 import streamlit as st
 
 from dashboards.alerts import view
@@ -153,6 +154,29 @@ def show_detail(alert_store: AlertStore, alert_id: str, analyst: str) -> None:
             st.dataframe(view.feature_table(alert.get("features")), hide_index=True)
 
 
+def minute_chart(per_minute: Any) -> alt.Chart:
+    """Alerts per minute by decision, on a 24-hour UTC axis like the list's times."""
+    long_df = (
+        per_minute.rename_axis("minute")
+        .reset_index()
+        .melt("minute", var_name="decision", value_name="alerts")
+    )
+    colours = alt.Scale(domain=list(view.ALERT_DECISIONS), range=["#d62728", "#ff7f0e"])
+    return (
+        alt.Chart(long_df, height=200)
+        .mark_bar()
+        .encode(
+            x=alt.X("minute:T", scale=alt.Scale(type="utc"),
+                    axis=alt.Axis(format="%H:%M", title="minute (UTC)", tickCount="minute")),
+            y=alt.Y("sum(alerts):Q", title="alerts", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color("decision:N", scale=colours,
+                            legend=alt.Legend(orient="top", title=None)),
+            tooltip=[alt.Tooltip("minute:T", format="%H:%M", title="minute (UTC)"),
+                     "decision:N", alt.Tooltip("alerts:Q")],
+        )
+    )  # fmt: skip
+
+
 def live(window: dt.timedelta, wanted: view.AlertFilter, analyst: str) -> None:
     """The refreshing part: counters, chart, list and the open alert."""
     try:
@@ -168,7 +192,7 @@ def live(window: dt.timedelta, wanted: view.AlertFilter, analyst: str) -> None:
     show_counters(alerts, counts)
     per_minute = view.alerts_per_minute(counts)
     if not per_minute.empty:
-        st.bar_chart(per_minute, height=180, color=["#d62728", "#ff7f0e"])
+        st.altair_chart(minute_chart(per_minute), use_container_width=True)
     if not fetched:
         st.info(
             "No alerts in this time range yet. They appear here seconds after the speed "

@@ -21,9 +21,11 @@ WINDOWS = {  # label -> how far back the screen looks
     "last 7 days": dt.timedelta(days=7),
 }
 ALERT_DECISIONS = ("BLOCK", "REVIEW")
+# the alert id next to the time, the variable-width reasons last: the grid draws only the
+# columns that fit, and an analyst must always see which alert a row is
 LIST_COLUMNS = (
-    "event_time", "decision", "risk_score", "amount_usd", "customer_id", "merchant_id",
-    "reasons", "alert_id",
+    "event_time", "alert_id", "decision", "risk_score", "amount_usd", "customer_id",
+    "merchant_id", "verdict", "reasons",
 )  # fmt: skip
 
 
@@ -59,7 +61,7 @@ def alert_table(alerts: Sequence[dict[str, Any]]) -> pd.DataFrame:
          "verdict": alert.get("verdict") or ""}
         for alert in alerts
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=[*LIST_COLUMNS, "verdict"])
+    return pd.DataFrame(rows, columns=list(LIST_COLUMNS))
 
 
 def alerts_per_minute(counts: Iterable[dict[str, Any]]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from fraudstack.config import Config
 from fraudstack.events import format_time
@@ -71,6 +72,23 @@ def grid_text(page) -> str:
     return " ".join(page.locator("[data-testid=stDataFrame] td").all_text_contents())
 
 
+def pick(page, label: str, option: str, attempts: int = 5) -> None:
+    """Choose ``option`` in the select box ``label``. A click that lands while the list's
+    fragment redraws focuses the box without opening it; a person clicks again, so do we."""
+    box = page.locator("[data-testid=stSelectbox]").filter(has_text=label)
+    wanted = page.get_by_role("option").filter(has_text=option)
+    for _ in range(attempts):
+        box.click()
+        try:
+            wanted.wait_for(timeout=3_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
+        wanted.click()
+        return
+    pytest.fail(f"the {label!r} list never offered {option!r}")
+
+
 def test_a_new_alert_appears_filters_and_gets_a_verdict(
     job: Config, store: AlertStore, page, screenshots: Path
 ):
@@ -109,8 +127,7 @@ def test_a_new_alert_appears_filters_and_gets_a_verdict(
     wait_for(lambda: alert_id in grid_text(page), SHOWN_WITHIN, "the alert back without the filter")
 
     # Open it (newest first: it is the first option) and mark it fraud.
-    page.locator("[data-testid=stSelectbox]").filter(has_text="Open an alert").click()
-    page.get_by_role("option").filter(has_text=record["customer_id"]).click()
+    pick(page, "Open an alert", record["customer_id"])
     page.get_by_text("REVIEW · risk").filter(has_text=alert_id).wait_for(timeout=15_000)
     page.get_by_role("button", name="Fraud", exact=True).click()
     wait_for(lambda: (store.alert(alert_id) or {}).get("verdict") == "fraud", 15, "the verdict row")

@@ -46,6 +46,9 @@ def test_alert_table_joins_reasons_and_shows_verdicts():
     assert list(table["alert_id"]) == ["a1", "a3"]
     assert list(table["reasons"]) == ["LARGE_AMOUNT, NEW_ACCOUNT_HIGH_VALUE", ""]
     assert list(table["verdict"]) == ["fraud", ""]
+    # the grid draws only the columns that fit: the id comes first, long reasons last
+    assert list(table.columns)[:2] == ["event_time", "alert_id"]
+    assert list(table.columns)[-1] == "reasons"
 
 
 def test_alerts_per_minute_sums_batches_and_ignores_allow_and_reasons():
