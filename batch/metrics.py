@@ -11,18 +11,32 @@ badly, so the last outcome of every step stays visible however the steps are run
 | ``fraudstack_batch_rows`` | step, kind | counts it reported (rows read, clean, quarantined, ...) |
 | ``fraudstack_model_test_metric`` | scorer, metric | the last candidate's test metrics |
 | ``fraudstack_model_promoted`` | version | 1 if the last candidate was promoted |
+
+The files go to the node exporter's textfile folder unless ``batch.metrics_dir`` names
+another (a benchmark's runs must not replace what the last real run reported).
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
+if TYPE_CHECKING:
+    from fraudstack.config import Config
+
 MODEL_METRICS = ("auc_roc", "average_precision", "precision_review", "recall_review",
                  "precision_block", "recall_block", "card_precision_at_100")  # fmt: skip
+
+
+def metrics_dir(config: Config) -> Path:
+    """Where the steps' files go: ``batch.metrics_dir`` if set, else the textfile folder."""
+    given = config.raw["batch"].get("metrics_dir")
+    if not given:
+        return config.textfile_dir
+    return Path(given) if Path(given).is_absolute() else config.root / given
 
 
 def write_step(

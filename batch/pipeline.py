@@ -243,6 +243,7 @@ def run(
     if unknown:
         raise ValueError(f"unknown step(s) {unknown}; steps: {list(STEPS)}")
     this = Run(spark, config, start, end)
+    metrics_dir = metrics.metrics_dir(config)
     for name, step in STEPS.items():
         if name not in steps:
             continue
@@ -251,10 +252,10 @@ def run(
         try:
             this.report[name] = step(this)
         except Exception:
-            metrics.write_step(config.textfile_dir, name, time.monotonic() - begun, ok=False)
+            metrics.write_step(metrics_dir, name, time.monotonic() - begun, ok=False)
             raise
         metrics.write_step(
-            config.textfile_dir, name, time.monotonic() - begun, ok=True, report=this.report[name]
+            metrics_dir, name, time.monotonic() - begun, ok=True, report=this.report[name]
         )
         progress(name, "done")
     return {"run_id": this.run_id, **this.report}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -139,7 +140,10 @@ def to_parquet(
         files.append(reject_file)
     if remote:
         hdfs_root = "/" + output.removeprefix("hdfs://").split("/", 1)[1]
-        upload_to_hdfs(files, local_root, config.address("namenode", "http_port"), hdfs_root)
+        try:
+            upload_to_hdfs(files, local_root, config.address("namenode", "http_port"), hdfs_root)
+        finally:  # the local copy was only a staging area (gigabytes for big histories)
+            shutil.rmtree(local_root, ignore_errors=True)
     write_truth(truth, truth_path)
     return counts
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from batch import pipeline
 from batch.metrics import MODEL_METRICS, write_step
+from fraudstack.config import Config
 
 
 def samples(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -43,3 +46,23 @@ def test_a_failed_step_says_so_and_keeps_other_steps_files(tmp_path: Path) -> No
         "fraudstack_batch_clean.prom",
         "fraudstack_batch_train.prom",
     ]
+
+
+def test_a_run_writes_its_metrics_where_batch_metrics_dir_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A benchmark's run (own folder) must not replace what the last real run reported."""
+    monkeypatch.delenv("FRAUDSTACK_HOME", raising=False)
+    monkeypatch.setattr(pipeline, "STEPS", {"clean": lambda run: {"rows_read": 7}})
+    textfiles = tmp_path / "data" / "node-exporter-textfile"
+
+    def run(metrics_dir: str | None) -> None:
+        config = Config(raw={"home": str(tmp_path), "batch": {"metrics_dir": metrics_dir}})
+        pipeline.run(None, config, steps=("clean",))  # type: ignore[arg-type]
+
+    run(str(tmp_path / "bench"))
+    assert (tmp_path / "bench" / "fraudstack_batch_clean.prom").exists()
+    assert not textfiles.exists(), "the node exporter's folder is left alone"
+    run(None)  # the default: the node exporter's textfile folder
+    key = ("fraudstack_batch_rows", (("kind", "rows_read"), ("step", "clean")))
+    assert samples(textfiles / "fraudstack_batch_clean.prom")[key] == 7

@@ -39,6 +39,22 @@ def test_history_to_local_parquet_is_partitioned_by_date_with_truth(
     assert sum(row["is_fraud"] for row in truth) > 0
 
 
+def test_history_for_hdfs_leaves_no_local_staging_copy_behind(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uploaded: dict[str, object] = {}
+
+    def upload(files: list[Path], local_root: Path, namenode_http: str, hdfs_root: str) -> int:
+        uploaded.update(root=local_root, staged=all(f.exists() for f in files), to=hdfs_root)
+        return len(files)
+
+    monkeypatch.setattr("storage.master_dataset.upload_to_hdfs", upload)
+    target = f"hdfs://{config.address('namenode')}/bench/master"
+    to_parquet(config, wire_history(config, SETTINGS, START, 1), target, tmp_path / "t.parquet")
+    assert uploaded["to"] == "/bench/master" and uploaded["staged"]
+    assert not Path(str(uploaded["root"])).exists(), "the staging folder is removed after upload"
+
+
 @pytest.mark.integration
 @pytest.mark.spark
 def test_history_lands_in_the_hdfs_master_dataset(spark, stack: Config, tmp_path: Path) -> None:
