@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,14 @@ TRANSACTION_FIELDS: tuple[Field, ...] = (
     Field("country", "str", required=False, doc="ISO 3166 alpha-2 of the IP's location"),
     Field("lat", "float", required=False, minimum=-90, maximum=90, doc="IP geolocation"),
     Field("lon", "float", required=False, minimum=-180, maximum=180, doc="IP geolocation"),
-    Field("account_age_days", "int", required=False, minimum=0, doc="customer account age"),
+    Field(
+        "account_age_days",
+        "int",
+        required=False,
+        minimum=0,
+        maximum=36_500,
+        doc="customer account age (at most 100 years: every int fits the Spark schema)",
+    ),
 )
 
 CHARGEBACK_FIELDS: tuple[Field, ...] = (
@@ -165,6 +173,8 @@ def _compile(field: Field) -> Check:
             return f"{name}: expected {kind}, got {type(value).__name__}"
         if kind == "str" and not value.strip():
             return f"{name}: empty string"
+        if kind == "float" and not math.isfinite(value):  # JSON's NaN / Infinity extensions
+            return f"{name}: not a finite number"
         if allowed is not None and value not in allowed:
             return f"{name}: unknown value {value!r}"
         if low is not None and value < low:
@@ -214,6 +224,14 @@ def validate(record: bytes | str | dict[str, Any], event_type: str = "transactio
     return None
 
 
+def _is_finite(column: Column) -> Column:
+    """Not NaN and not +/-Infinity (Spark parses JSON's NaN and Infinity into doubles)."""
+    from pyspark.sql import functions as F
+
+    as_double = column.cast("double")
+    return ~F.isnan(as_double) & (F.abs(as_double) != F.lit(float("inf")))
+
+
 def is_valid_column(event_type: str = "transaction") -> Column:
     """The contract as one Spark boolean over the columns ``from_json`` parsed.
 
@@ -230,6 +248,8 @@ def is_valid_column(event_type: str = "transaction") -> Column:
         column = F.col(field.name)
         if field.required:
             checks.append(column.isNotNull())
+        if field.kind == "float":
+            checks.append(column.isNull() | _is_finite(column))
         if field.allowed is not None:
             checks.append(column.isNull() | column.isin(*sorted(field.allowed)))
         if field.minimum is not None:
@@ -272,6 +292,9 @@ def rejection_reason_column(event_type: str = "transaction") -> Column:
             reasons.append(F.when(present & parsed.isNull(), F.lit(f"{name}: not a timestamp")))
         if field.kind == "str":
             reasons.append(F.when(present & (F.trim(column) == ""), F.lit(f"{name}: empty string")))
+        if field.kind == "float":
+            finite = _is_finite(column)
+            reasons.append(F.when(present & ~finite, F.lit(f"{name}: not a finite number")))
         if field.allowed is not None:
             unknown = present & ~column.isin(*sorted(field.allowed))
             reasons.append(

@@ -52,6 +52,9 @@ def test_a_good_transaction_is_valid_as_object_text_and_bytes() -> None:
         ({"schema_version": 2}, "unsupported schema_version 2"),
         ({"card_number": "4111111111111111"}, "unknown field(s) ['card_number']"),
         ({"quantity": 0}, "quantity: 0 below minimum 1"),
+        ({"amount": float("nan")}, "amount: not a finite number"),
+        ({"amount": float("inf")}, "amount: not a finite number"),
+        ({"lat": float("-inf")}, "lat: not a finite number"),
     ],
 )
 def test_each_invalid_record_says_why(change: dict, reason: str) -> None:
@@ -99,6 +102,8 @@ def test_the_column_form_of_the_contract_agrees_with_validate(spark) -> None:
         {**good, "quantity": 0},
         {**good, "schema_version": 2},
         {**good, "payment_method": "cash"},
+        {**good, "amount": float("nan")},
+        {**good, "lat": float("inf")},
     ]
     rows = [(json.dumps(case),) for case in cases]
     parsed = spark.createDataFrame(rows, "value string").select(
@@ -106,3 +111,20 @@ def test_the_column_form_of_the_contract_agrees_with_validate(spark) -> None:
     )
     verdicts = [row[0] for row in parsed.select("t.*").select(is_valid_column()).collect()]
     assert verdicts == [validate(case) is None for case in cases]
+
+
+@pytest.mark.spark
+def test_the_reason_column_names_non_finite_numbers_as_validate_does(spark) -> None:
+    from pyspark.sql import functions as F
+
+    from fraudstack.events import rejection_reason_column, spark_schema
+
+    cases = [GOOD, {**GOOD, "amount": float("nan")}, {**GOOD, "lon": float("-inf")}]
+    typed = (
+        spark.createDataFrame([(json.dumps(case),) for case in cases], "value string")
+        .select(F.from_json("value", spark_schema("transaction")).alias("t"))
+        .select("t.*")
+    )
+    reasons = [row[0] for row in typed.select(rejection_reason_column()).collect()]
+    assert reasons == [validate(case) for case in cases]
+    assert reasons[1:] == ["amount: not a finite number", "lon: not a finite number"]
