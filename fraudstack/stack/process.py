@@ -8,12 +8,13 @@ is never mistaken for ours and ``down`` stops only what ``up`` started.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,3 +192,64 @@ def tail(path: Path, lines: int = 20) -> str:
         handle.seek(max(0, size - 64 * 1024))
         text = handle.read().decode(errors="replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+_TCP_LISTEN = "0A"  # the state column of /proc/net/tcp for a listening socket
+
+
+def listening_sockets(pids: Iterable[int]) -> list[tuple[int, str, int]]:
+    """Every listening TCP socket (IPv4 and IPv6) that the processes ``pids`` hold open.
+
+    Read from ``/proc`` (each process's open socket inodes matched against its network
+    namespace's ``net/tcp`` and ``net/tcp6``), so it needs no tool and sees sockets an
+    exited parent handed to its children.
+
+    Returns:
+        Sorted ``(pid, local address, port)``; an IPv4-mapped IPv6 address is shown as IPv4.
+    """
+    found: set[tuple[int, str, int]] = set()
+    for pid in pids:
+        try:
+            listeners = _listeners(Path(f"/proc/{pid}/net"))
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # the process ended meanwhile
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and (inode := target[8:-1]) in listeners:
+                found.add((pid, *listeners[inode]))
+    return sorted(found)
+
+
+def is_loopback(address: str) -> bool:
+    """True for 127.0.0.0/8 and ::1, also written as IPv4-mapped IPv6."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def _listeners(net_dir: Path) -> dict[str, tuple[str, int]]:
+    """Socket inode -> (local address, port) of the listening sockets in ``net_dir``."""
+    listeners = {}
+    for name in ("tcp", "tcp6"):
+        lines = (net_dir / name).read_text().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            if fields[3] != _TCP_LISTEN:
+                continue
+            address_hex, port_hex = fields[1].split(":")
+            listeners[fields[9]] = (_address(address_hex), int(port_hex, 16))
+    return listeners
+
+
+def _address(hex_text: str) -> str:
+    # the kernel prints each 32-bit word of the address in host (little-endian) order
+    raw = b"".join(bytes.fromhex(hex_text[i : i + 8])[::-1] for i in range(0, len(hex_text), 8))
+    ip = ipaddress.ip_address(raw)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)

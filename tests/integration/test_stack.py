@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -27,26 +28,22 @@ def test_status_shows_every_service_healthy_with_its_ports(stack: Config) -> Non
 
 
 def test_every_listening_socket_of_the_stack_is_on_loopback(stack: Config) -> None:
-    pids = {launcher.pid_file(stack, name).running_pid() for name in stack_services(stack)}
-    listening = process_listeners(pids)
-    assert listening, "found no listening sockets for the stack's processes"
-    public = [(pid, address) for pid, address in listening if not address.startswith("127.")]
-    assert not public, f"sockets bound beyond loopback: {public}"
-
-
-def process_listeners(pids: set[int | None]) -> list[tuple[int, str]]:
-    """(pid, local address) of every listening TCP socket owned by ``pids`` (via ss)."""
-    import re
-    import subprocess
-
-    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
-    found = []
-    for line in out.splitlines():
-        local = line.split()[3]
-        for pid in re.findall(r"pid=(\d+)", line):
-            if int(pid) in pids:
-                found.append((int(pid), local.replace("[::ffff:", "").replace("]", "")))
-    return found
+    # every process `up` (or `stream start`) recorded, with its whole process group:
+    # a wrapper script's JVM, gunicorn's workers, Spark's Python workers
+    pids = set()
+    for pid_path in stack.run_dir.glob("*.pid"):
+        pid = process.PidFile(pid_path).running_pid()
+        if pid is not None:
+            pids |= {pid, *process.group_members(os.getpgid(pid))}
+    listening = process.listening_sockets(pids)
+    ports = {port for _, _, port in listening}
+    declared = {p for s in launcher.status(stack) for p in s.ports.values()}
+    # the scan sees what `up` declared, so an empty or partial scan cannot pass
+    assert declared <= ports, f"declared ports not found listening: {sorted(declared - ports)}"
+    public = [
+        (pid, address, port) for pid, address, port in listening if not process.is_loopback(address)
+    ]
+    assert not public, f"sockets bound beyond loopback (pid, address, port): {public}"
 
 
 def test_up_again_keeps_the_running_processes(stack: Config) -> None:

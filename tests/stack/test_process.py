@@ -86,3 +86,44 @@ def test_tail_returns_the_last_lines(tmp_path: Path) -> None:
     log.write_text("".join(f"line {i}\n" for i in range(100)))
     assert process.tail(log, 3).splitlines() == ["line 97", "line 98", "line 99"]
     assert process.tail(tmp_path / "missing.log") == ""
+
+
+def test_listening_sockets_names_the_address_each_socket_is_bound_to() -> None:
+    with socket.socket() as private, socket.socket() as public, socket.socket() as client:
+        private.bind(("127.0.0.1", 0))
+        private.listen()
+        public.bind(("0.0.0.0", 0))
+        public.listen()
+        client.connect(private.getsockname())  # connected, not listening: not reported
+        ports = private.getsockname()[1], public.getsockname()[1], client.getsockname()[1]
+        found = {
+            (address, port)
+            for pid, address, port in process.listening_sockets([os.getpid()])
+            if pid == os.getpid()
+        }
+    assert ("127.0.0.1", ports[0]) in found
+    assert ("0.0.0.0", ports[1]) in found
+    assert ports[2] not in {port for _, port in found}
+
+
+def test_listening_sockets_reads_ipv6_and_ipv4_mapped_addresses() -> None:
+    with socket.socket(socket.AF_INET6) as v6, socket.socket(socket.AF_INET6) as mapped:
+        v6.bind(("::1", 0))
+        v6.listen()
+        mapped.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        mapped.bind(("::ffff:127.0.0.1", 0))
+        mapped.listen()
+        ports = v6.getsockname()[1], mapped.getsockname()[1]
+        found = {(a, p) for _, a, p in process.listening_sockets([os.getpid()])}
+    assert ("::1", ports[0]) in found
+    assert ("127.0.0.1", ports[1]) in found
+
+
+def test_is_loopback() -> None:
+    assert process.is_loopback("127.0.0.1")
+    assert process.is_loopback("127.1.2.3")
+    assert process.is_loopback("::1")
+    assert process.is_loopback("::ffff:127.0.0.1")
+    assert not process.is_loopback("0.0.0.0")
+    assert not process.is_loopback("::")
+    assert not process.is_loopback("10.0.0.5")
