@@ -24,6 +24,15 @@ from pyspark.sql import types as T
 
 SCHEMA_VERSION = 1
 MAX_AMOUNT = 1_000_000.0
+MAX_RECORD_BYTES = 16 * 1024  # a transaction is about 600 bytes on the wire
+MAX_TEXT = 256  # characters in any string field
+# Event times outside these bounds are refused everywhere (a fixed window, so the batch
+# layer's re-run over history gives the same answer every time); the speed layer and the
+# producer also refuse times more than MAX_CLOCK_SKEW after the record was received.
+EARLIEST_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+MAX_CLOCK_SKEW = dt.timedelta(days=1)
+_OUTSIDE = f" outside {EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d}"
 
 CURRENCIES = frozenset({"USD", "EUR", "GBP", "CAD", "AUD", "JPY", "BRL", "INR", "MXN", "SGD"})
 PAYMENT_METHODS = frozenset({"card", "wallet", "bank_transfer", "bnpl"})
@@ -163,16 +172,23 @@ def _compile(field: Field) -> Check:
         if kind == "time":
             if not isinstance(value, str):
                 return f"{name}: expected an ISO-8601 string, got {type(value).__name__}"
+            if len(value) > 40:
+                return f"{name}: not a timestamp (longer than 40 characters)"
             try:
-                parse_time(value)
+                moment = parse_time(value)
             except ValueError as exc:
                 return f"{name}: not a timestamp ({exc})"
+            if not EARLIEST_TIME <= moment < LATEST_TIME:
+                return f"{name}: {value}{_OUTSIDE}"
             return None
         wrong_type = not isinstance(value, expected) or (kind != "bool" and isinstance(value, bool))
         if wrong_type:  # (a separate flag keeps mypy from narrowing value to object)
             return f"{name}: expected {kind}, got {type(value).__name__}"
-        if kind == "str" and not value.strip():
-            return f"{name}: empty string"
+        if kind == "str":
+            if not value.strip():
+                return f"{name}: empty string"
+            if len(value) > MAX_TEXT:
+                return f"{name}: {len(value)} characters, more than {MAX_TEXT}"
         if kind == "float" and not math.isfinite(value):  # JSON's NaN / Infinity extensions
             return f"{name}: not a finite number"
         if allowed is not None and value not in allowed:
@@ -194,34 +210,59 @@ _NAMES: dict[str, frozenset[str]] = {
 }
 
 
-def validate(record: bytes | str | dict[str, Any], event_type: str = "transaction") -> str | None:
+def validate(
+    record: bytes | str | dict[str, Any],
+    event_type: str = "transaction",
+    received_at: dt.datetime | None = None,
+) -> str | None:
     """Check one record against its contract.
 
     Args:
         record: the raw Kafka value (bytes or str, parsed as JSON) or a parsed object.
         event_type: ``transaction`` or ``chargeback``.
+        received_at: when the record arrived (the producer's clock, or the Kafka record's
+            timestamp); given, an ``event_time`` more than :data:`MAX_CLOCK_SKEW` later is
+            refused. The batch layer, re-reading history, leaves it out.
 
     Returns:
         None when valid, else the first reason it is not.
     """
     if isinstance(record, bytes | str):
+        size = len(record.encode() if isinstance(record, str) else record)
+        if size > MAX_RECORD_BYTES:
+            return f"record of {size} bytes, more than {MAX_RECORD_BYTES}"
         try:
             record = json.loads(record)
         except (ValueError, UnicodeDecodeError) as exc:
             return f"malformed JSON: {exc}"
+        except RecursionError:
+            return "malformed JSON: nested too deeply"
     if not isinstance(record, dict):
         return f"expected a JSON object, got {type(record).__name__}"
     if record.get("schema_version") != SCHEMA_VERSION:
-        return f"unsupported schema_version {record.get('schema_version')!r}"
+        return f"unsupported schema_version {_shorten(record.get('schema_version'))}"
     unknown = record.keys() - _NAMES[event_type]
     if unknown:
-        return f"unknown field(s) {sorted(unknown)}"
+        return f"unknown field(s) {_shorten(sorted(unknown))}"
     get = record.get
     for name, check in _CHECKS[event_type]:
         reason = check(get(name))
         if reason:
             return reason
+    if received_at is not None:
+        latest = received_at + MAX_CLOCK_SKEW
+        if parse_time(record["event_time"]) > latest:
+            return (
+                f"event_time: {record['event_time']} is more than {MAX_CLOCK_SKEW.days} day "
+                f"after it was received ({format_time(received_at)})"
+            )
     return None
+
+
+def _shorten(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a reason never carries a whole payload)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _is_finite(column: Column) -> Column:
@@ -230,6 +271,13 @@ def _is_finite(column: Column) -> Column:
 
     as_double = column.cast("double")
     return ~F.isnan(as_double) & (F.abs(as_double) != F.lit(float("inf")))
+
+
+def _in_time_bounds(moment: Column) -> Column:
+    """Within [EARLIEST_TIME, LATEST_TIME) (null for a null timestamp)."""
+    from pyspark.sql import functions as F
+
+    return (moment >= F.lit(EARLIEST_TIME)) & (moment < F.lit(LATEST_TIME))
 
 
 def is_valid_column(event_type: str = "transaction") -> Column:
@@ -250,6 +298,10 @@ def is_valid_column(event_type: str = "transaction") -> Column:
             checks.append(column.isNotNull())
         if field.kind == "float":
             checks.append(column.isNull() | _is_finite(column))
+        if field.kind == "time":
+            checks.append(column.isNull() | _in_time_bounds(column))
+        if field.kind == "str":
+            checks.append(column.isNull() | (F.length(column) <= MAX_TEXT))
         if field.allowed is not None:
             checks.append(column.isNull() | column.isin(*sorted(field.allowed)))
         if field.minimum is not None:
@@ -290,8 +342,24 @@ def rejection_reason_column(event_type: str = "transaction") -> Column:
         if field.kind == "time":
             parsed = column.cast("string").try_cast("timestamp")
             reasons.append(F.when(present & parsed.isNull(), F.lit(f"{name}: not a timestamp")))
+            reasons.append(
+                F.when(
+                    ~_in_time_bounds(parsed),
+                    F.concat(F.lit(f"{name}: "), column.cast("string"), F.lit(_OUTSIDE)),
+                )
+            )
         if field.kind == "str":
             reasons.append(F.when(present & (F.trim(column) == ""), F.lit(f"{name}: empty string")))
+            reasons.append(
+                F.when(
+                    F.length(column) > MAX_TEXT,
+                    F.concat(
+                        F.lit(f"{name}: "),
+                        F.length(column).cast("string"),
+                        F.lit(f" characters, more than {MAX_TEXT}"),
+                    ),
+                )
+            )
         if field.kind == "float":
             finite = _is_finite(column)
             reasons.append(F.when(present & ~finite, F.lit(f"{name}: not a finite number")))

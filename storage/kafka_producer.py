@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import logging
 from typing import Any
@@ -17,7 +18,7 @@ from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from fraudstack.events import format_time, validate
+from fraudstack.events import MAX_RECORD_BYTES, MAX_TEXT, format_time, validate
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,14 @@ def partition_for(key: bytes, partitions: int) -> int:
 
 
 def dead_letter(topic: str, key: bytes | None, value: bytes, reason: str) -> bytes:
-    """The dead-letter record: why, where it was headed, and the payload byte for byte."""
+    """The dead-letter record: why, where it was headed, and the payload byte for byte.
+
+    A payload over :data:`MAX_RECORD_BYTES` keeps its first that many bytes, its size and
+    its SHA-256: the dead letter must itself fit in a Kafka message.
+    """
+    kept = value[:MAX_RECORD_BYTES]
     try:
-        raw_text: str | None = value.decode()
+        raw_text: str | None = kept.decode()
     except UnicodeDecodeError:
         raw_text = None
     return json.dumps(
@@ -41,10 +47,13 @@ def dead_letter(topic: str, key: bytes | None, value: bytes, reason: str) -> byt
             "rejected_at": format_time(dt.datetime.now(dt.UTC)),
             "stage": "producer",
             "source_topic": topic,
-            "key": key.decode(errors="replace") if key else None,
+            "key": key[:MAX_TEXT].decode(errors="replace") if key else None,
             "reason": reason,
             "raw": raw_text,
-            "raw_base64": base64.b64encode(value).decode(),
+            "raw_base64": base64.b64encode(kept).decode(),
+            "raw_bytes": len(value),
+            "raw_sha256": hashlib.sha256(value).hexdigest(),
+            "raw_truncated": len(value) > len(kept),
         }
     ).encode()
 
@@ -148,7 +157,8 @@ class EventProducer:
     def send(self, topic: str, key: bytes | None, value: bytes) -> str | None:
         """Validate and send one record; returns the rejection reason if it was dead-lettered."""
         event_type = self.event_types.get(topic)
-        reason = validate(value, event_type) if event_type else None
+        received = dt.datetime.now(dt.UTC)
+        reason = validate(value, event_type, received_at=received) if event_type else None
         if reason:
             self._producer.send(
                 self.dead_letter_topic, key=key, value=dead_letter(topic, key, value, reason)

@@ -8,34 +8,43 @@ record the same reason, word for word.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from fraudstack.events import CONTRACTS, spark_schema, validate
+from fraudstack.events import CONTRACTS, MAX_RECORD_BYTES, spark_schema, validate
 
 TOPIC_EVENTS: dict[str, str] = {"transactions": "transaction", "chargebacks": "chargeback"}
 KAFKA_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
 
 
 @F.pandas_udf(T.StringType())  # type: ignore[call-overload]
-def _rejection_reason(topics: pd.Series, values: pd.Series) -> pd.Series:
+def _rejection_reason(topics: pd.Series, values: pd.Series, received: pd.Series) -> pd.Series:
     reasons: list[str | None] = []
-    for topic, value in zip(topics, values, strict=True):
+    for topic, value, at in zip(topics, values, received, strict=True):
         event_type = TOPIC_EVENTS.get(topic)
         if event_type is None:
             reasons.append(f"no contract for topic {topic}")
         elif value is None:
             reasons.append("empty message (null value)")
         else:
-            reasons.append(validate(bytes(value), event_type))
+            # Arrow hands Spark timestamps over as naive UTC (the session time zone)
+            arrived = None if pd.isna(at) else at.to_pydatetime().replace(tzinfo=dt.UTC)
+            reasons.append(validate(bytes(value), event_type, received_at=arrived))
     return pd.Series(reasons, dtype=object)
 
 
 def with_rejection_reason(kafka_df: DataFrame) -> DataFrame:
-    """Add ``reason``: why the record breaks its topic's contract, or null if it is valid."""
-    return kafka_df.withColumn("reason", _rejection_reason(F.col("topic"), F.col("value")))
+    """Add ``reason``: why the record breaks its topic's contract, or null if it is valid.
+
+    The Kafka record's timestamp is when it was received: an event dated more than a day
+    after it is refused (a clock far ahead, or a forged time)."""
+    return kafka_df.withColumn(
+        "reason", _rejection_reason(F.col("topic"), F.col("value"), F.col("timestamp"))
+    )
 
 
 def filter_valid(df: DataFrame) -> DataFrame:
@@ -88,9 +97,12 @@ def dead_letter_records(rejected_df: DataFrame) -> DataFrame:
     """Kafka ``key``/``value`` for the dead-letter topic, shaped like the producer's own.
 
     The key is the source position (``topic/partition/offset``): a consumer can drop
-    the copies a replayed micro-batch sends again.
+    the copies a replayed micro-batch sends again. A payload over
+    :data:`~fraudstack.events.MAX_RECORD_BYTES` keeps that many bytes, its size and its
+    SHA-256 (the whole record stays in the Cassandra quarantine).
     """
     position = F.concat_ws("/", "topic", "partition", "offset")
+    kept = F.substring("value", 1, MAX_RECORD_BYTES)  # the dead letter must fit in Kafka
     value = F.to_json(
         F.struct(
             F.date_format(F.current_timestamp(), "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").alias(
@@ -102,8 +114,11 @@ def dead_letter_records(rejected_df: DataFrame) -> DataFrame:
             F.col("offset").alias("source_offset"),
             F.col("key").cast("string").alias("key"),
             F.col("reason"),
-            F.col("value").cast("string").alias("raw"),
-            F.base64("value").alias("raw_base64"),
+            kept.cast("string").alias("raw"),
+            F.base64(kept).alias("raw_base64"),
+            F.length("value").alias("raw_bytes"),
+            F.sha2("value", 256).alias("raw_sha256"),
+            (F.length("value") > MAX_RECORD_BYTES).alias("raw_truncated"),
         )
     )
     return rejected_df.select(position.alias("key"), value.alias("value"))

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 
-from fraudstack.events import CONTRACTS, TRANSACTION_SCHEMA, validate
+from fraudstack.events import CONTRACTS, MAX_RECORD_BYTES, TRANSACTION_SCHEMA, validate
 
 GOOD = {
     "schema_version": 1,
@@ -55,6 +56,16 @@ def test_a_good_transaction_is_valid_as_object_text_and_bytes() -> None:
         ({"amount": float("nan")}, "amount: not a finite number"),
         ({"amount": float("inf")}, "amount: not a finite number"),
         ({"lat": float("-inf")}, "lat: not a finite number"),
+        ({"merchant_id": "m" * 257}, "merchant_id: 257 characters, more than 256"),
+        (
+            {"event_time": "9999-12-31T23:59:59Z"},
+            "event_time: 9999-12-31T23:59:59Z outside 2000-01-01 to 2100-01-01",
+        ),
+        (
+            {"event_time": "1970-01-01T00:00:00Z"},
+            "event_time: 1970-01-01T00:00:00Z outside 2000-01-01 to 2100-01-01",
+        ),
+        ({"event_time": "2026-11-01T10:00:00+25:00"}, "event_time: not a timestamp"),
     ],
 )
 def test_each_invalid_record_says_why(change: dict, reason: str) -> None:
@@ -65,6 +76,27 @@ def test_malformed_payloads_are_rejected_with_a_reason() -> None:
     assert (validate(b'{"schema_version": 1, "amount": ') or "").startswith("malformed JSON")
     assert validate(b"\xff\xfe") is not None
     assert validate("[1, 2]") == "expected a JSON object, got list"
+
+
+def test_oversized_and_deeply_nested_payloads_are_refused_before_parsing() -> None:
+    padded = json.dumps({**GOOD, "device_id": "d" * 200}) + " " * MAX_RECORD_BYTES
+    assert validate(padded) == f"record of {len(padded)} bytes, more than {MAX_RECORD_BYTES}"
+    assert validate(b"[" * 10_000) == "malformed JSON: nested too deeply"
+    long_version = validate({**GOOD, "schema_version": "v" * 5_000}) or ""
+    assert len(long_version) < 200, "a reason never carries the whole payload"
+
+
+def test_an_event_dated_over_a_day_after_it_was_received_is_refused() -> None:
+    received = dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
+    assert validate(GOOD, received_at=received) is None
+    tomorrow = {**GOOD, "event_time": "2026-11-02T09:59:59.000Z"}
+    assert validate(tomorrow, received_at=received) is None
+    next_week = {**GOOD, "event_time": "2026-11-08T10:00:00.000Z"}
+    assert validate(next_week, received_at=received) == (
+        "event_time: 2026-11-08T10:00:00.000Z is more than 1 day after it was received "
+        "(2026-11-01T10:00:00.000Z)"
+    )
+    assert validate(next_week) is None, "history re-read without a receive time: fixed bounds"
 
 
 def test_nullable_fields_may_be_missing_but_required_ones_may_not() -> None:
@@ -104,6 +136,9 @@ def test_the_column_form_of_the_contract_agrees_with_validate(spark) -> None:
         {**good, "payment_method": "cash"},
         {**good, "amount": float("nan")},
         {**good, "lat": float("inf")},
+        {**good, "merchant_id": "m" * 257},
+        {**good, "event_time": "9999-01-01T00:00:00Z"},
+        {**good, "event_time": "1999-12-31T23:59:59Z"},
     ]
     rows = [(json.dumps(case),) for case in cases]
     parsed = spark.createDataFrame(rows, "value string").select(
@@ -114,17 +149,29 @@ def test_the_column_form_of_the_contract_agrees_with_validate(spark) -> None:
 
 
 @pytest.mark.spark
-def test_the_reason_column_names_non_finite_numbers_as_validate_does(spark) -> None:
+def test_the_reason_column_words_rejections_as_validate_does(spark) -> None:
     from pyspark.sql import functions as F
 
-    from fraudstack.events import rejection_reason_column, spark_schema
+    from fraudstack.events import rejection_reason_column
+    from streaming.transforms import wire_schema
 
-    cases = [GOOD, {**GOOD, "amount": float("nan")}, {**GOOD, "lon": float("-inf")}]
+    cases = [
+        GOOD,
+        {**GOOD, "amount": float("nan")},
+        {**GOOD, "lon": float("-inf")},
+        {**GOOD, "device_id": "d" * 300},
+        {**GOOD, "event_time": "1970-01-01T00:00:00.000Z"},
+    ]
     typed = (
         spark.createDataFrame([(json.dumps(case),) for case in cases], "value string")
-        .select(F.from_json("value", spark_schema("transaction")).alias("t"))
+        .select(F.from_json("value", wire_schema("transaction")).alias("t"))
         .select("t.*")
     )
     reasons = [row[0] for row in typed.select(rejection_reason_column()).collect()]
     assert reasons == [validate(case) for case in cases]
-    assert reasons[1:] == ["amount: not a finite number", "lon: not a finite number"]
+    assert reasons[1:] == [
+        "amount: not a finite number",
+        "lon: not a finite number",
+        "device_id: 300 characters, more than 256",
+        "event_time: 1970-01-01T00:00:00.000Z outside 2000-01-01 to 2100-01-01",
+    ]

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudstack.events import CONTRACTS, Field, parse_time, validate
+from fraudstack.events import CONTRACTS, EARLIEST_TIME, LATEST_TIME, Field, parse_time, validate
 from tests.fraudstack.test_events import GOOD
 
 FIELDS = {field.name: field for field in CONTRACTS["transaction"]}
@@ -104,9 +104,13 @@ def test_any_missing_required_field_is_named(missing: list[str]) -> None:
         min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.none()
     )
 )
-def test_event_times_without_a_zone_are_refused_with_or_without_one_accepted(
+def test_event_times_need_a_zone_and_must_fall_in_the_fixed_window(
     moment: dt.datetime,
 ) -> None:
     naive = validate({**GOOD, "event_time": moment.isoformat()})
     assert naive is not None and naive.startswith("event_time: not a timestamp")
-    assert validate({**GOOD, "event_time": moment.isoformat() + "+00:00"}) is None
+    zoned = validate({**GOOD, "event_time": moment.isoformat() + "+00:00"})
+    if EARLIEST_TIME <= moment.replace(tzinfo=dt.UTC) < LATEST_TIME:
+        assert zoned is None
+    else:  # far past or far future: refused with the bounds named
+        assert zoned is not None and zoned.endswith("outside 2000-01-01 to 2100-01-01")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 
 import pytest
 
 from fraudstack.config import Config
+from fraudstack.events import MAX_RECORD_BYTES
 from fraudstack.pii import Tokeniser, load_key
 from fraudstack.simulator.faults import on_the_wire
 from fraudstack.simulator.generator import Marketplace
@@ -113,3 +116,12 @@ def test_the_producer_serves_its_counters_while_open(stack: Config) -> None:
     finally:
         producer.close()
     assert not port_open("127.0.0.1", port)
+
+
+def test_an_oversized_payload_is_dead_lettered_truncated_with_its_size_and_digest() -> None:
+    huge = b'{"transaction_id": "' + b"x" * 2_000_000 + b'"}'
+    letter = json.loads(dead_letter("transactions", b"c-1", huge, "too big"))
+    assert letter["raw_bytes"] == len(huge) and letter["raw_truncated"] is True
+    assert base64.b64decode(letter["raw_base64"]) == huge[:MAX_RECORD_BYTES]
+    assert letter["raw_sha256"] == hashlib.sha256(huge).hexdigest()
+    assert len(json.dumps(letter)) < 100_000, "the dead letter fits in one Kafka message"
