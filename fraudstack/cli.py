@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import threading
@@ -313,8 +314,6 @@ def generate(
     History mode (default): DAYS of past days, as fast as possible. Live mode
     (--rate N): N transactions a second into Kafka for --duration seconds.
     """
-    import datetime as dt
-
     from fraudstack.simulator.run import live, resolve_target, to_kafka, to_parquet, wire_history
     from fraudstack.simulator.settings import SimulatorSettings
 
@@ -386,6 +385,80 @@ def replay(
         f"sent {counts['sent']:,}, dead-lettered {counts['dead_letter']:,}"
         " (reasons on the dead_letter topic)"
     )
+
+
+def _moment(text: str) -> dt.datetime:
+    """ISO-8601 (UTC if no zone) or an age: ``90s``, ``30m``, ``2h``, ``1d`` ago."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[-1:] in units and text[:-1].isdigit():
+        return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@app.command()
+def audit(
+    since: Annotated[str, typer.Option(help="Window start: ISO-8601, or an age (30m, 2h, 1d).")],
+    until: Annotated[
+        str | None, typer.Option(help="Window end (default: now), same forms.")
+    ] = None,
+    master: Annotated[
+        bool, typer.Option(help="Also check the HDFS master dataset (starts Spark).")
+    ] = True,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to keep re-checking while anything is missing.")
+    ] = 0.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the result as JSON here.")
+    ] = None,
+) -> None:
+    """Reconcile what Kafka acknowledged with Cassandra, quarantine and the master dataset.
+
+    Exits 1 when anything is lost, duplicated or unaccounted.
+    """
+    import json
+
+    from streaming.audit import audit as run_audit
+
+    config = load_config()
+    window = (_moment(since), _moment(until) if until else None)
+    spark = None
+    if master:
+        from fraudstack.spark import build_session
+
+        spark = build_session("fraudstack-audit", config)
+        spark.sparkContext.setLogLevel("ERROR")
+    with console.status("Reading Kafka and checking every sink…"):
+        result = run_audit(config, *window, spark=spark, wait=wait)
+    if spark is not None:
+        spark.stop()
+    inputs = result.inputs
+    per_topic = ", ".join(f"{t} {n:,}" for t, n in sorted(inputs.records.items()))
+    console.print(
+        f"{result.since:%Y-%m-%d %H:%M:%S} to {result.until:%Y-%m-%d %H:%M:%S} UTC: "
+        f"{inputs.total:,} records in Kafka ({per_topic}); "
+        f"{len(inputs.rejected):,} rejected by the contract; "
+        f"{inputs.replayed:,} replayed transaction ids"
+    )
+    table = Table("sink", "expected", "found", "lost", "duplicated", "redelivered", "e.g.")
+    for check in result.checks:
+        bad = check.lost or check.duplicated
+        table.add_row(
+            check.name,
+            f"{check.expected:,}",
+            f"{check.found:,}",
+            f"[red]{check.lost:,}[/red]" if check.lost else "0",
+            f"[red]{check.duplicated:,}[/red]" if check.duplicated else "0",
+            f"{check.redelivered:,}",
+            ", ".join(check.examples) if bad else "",
+        )
+    console.print(table)
+    verdict = "[green]reconciled[/green]" if result.ok else "[red bold]NOT reconciled[/red bold]"
+    console.print(f"unaccounted: {result.unaccounted:,} — {verdict}")
+    if json_out is not None:
+        json_out.write_text(json.dumps(result.as_dict(), indent=2, default=str) + "\n")
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -31,6 +31,7 @@ from fraudstack.features import explode_entities, with_amount_usd
 from fraudstack.scoring import load_policy
 from fraudstack.spark import build_session
 from storage.cassandra_writer import write_dataframe_to_tables
+from storage.kafka_log import end_offsets
 from streaming import sinks
 from streaming.metrics import PrometheusQueryListener, SpeedLayerMetrics
 from streaming.score_batch import Scorer
@@ -65,18 +66,7 @@ def starting_offsets(config: Config, topics: str) -> str:
     wanted = config.raw["streaming"]["starting_offsets"]
     if wanted != "latest":
         return str(wanted)
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=config.kafka_bootstrap, group_id=None)
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics.split(",")
-            for p in consumer.partitions_for_topic(topic) or ()
-        ]
-        ends = consumer.end_offsets(partitions)
-    finally:
-        consumer.close()
+    ends = end_offsets(config.kafka_bootstrap, topics.split(","))
     offsets: dict[str, dict[str, int]] = {}
     for partition, offset in ends.items():
         offsets.setdefault(partition.topic, {})[str(partition.partition)] = offset

@@ -15,8 +15,8 @@ from fraudstack.pii import Tokeniser, load_key
 from fraudstack.simulator.faults import on_the_wire
 from fraudstack.simulator.generator import Marketplace
 from fraudstack.simulator.settings import FaultRates, SimulatorSettings
+from storage.kafka_log import end_offsets, read_between
 from storage.kafka_producer import DEAD_LETTER_TOPIC, EventProducer, dead_letter
-from tests.kafka_helpers import end_offsets, read_between
 
 pytestmark = pytest.mark.integration
 

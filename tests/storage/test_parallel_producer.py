@@ -13,10 +13,10 @@ from fraudstack.pii import Tokeniser, load_key
 from fraudstack.simulator.faults import on_the_wire
 from fraudstack.simulator.generator import Marketplace
 from fraudstack.simulator.settings import FaultRates, SimulatorSettings
+from storage.kafka_log import end_offsets, read_between
 from storage.kafka_producer import DEAD_LETTER_TOPIC, partition_for
 from storage.parallel_producer import produce_parallel, shard
 from storage.topics import load_topics
-from tests.kafka_helpers import end_offsets, read_between
 
 
 def test_shards_keep_every_key_whole_and_in_order() -> None:

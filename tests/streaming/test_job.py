@@ -30,9 +30,9 @@ from fraudstack.features import (
 )
 from fraudstack.scoring import MODEL_FEATURES
 from fraudstack.stack import launcher
+from storage.kafka_log import end_offsets, read_between
 from streaming import control
 from streaming.transforms import parse_events
-from tests.kafka_helpers import end_offsets, read_between
 from tests.polling import wait_for
 from tests.speed_layer import running_speed_layer
 

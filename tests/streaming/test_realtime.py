@@ -13,9 +13,9 @@ import pytest
 from fraudstack.config import REPO_ROOT, Config
 from fraudstack.features import WIDE_FEATURES
 from fraudstack.scoring import load_policy
+from storage.kafka_log import end_offsets, read_between
 from streaming import control
 from streaming.realtime import stateless
-from tests.kafka_helpers import end_offsets, read_between
 from tests.overlay import overlaid
 from tests.polling import free_port, wait_for
 from tests.streaming.test_job import produce, tx
