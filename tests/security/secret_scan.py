@@ -3,7 +3,9 @@
 Every secret of the stack comes from the environment or is generated once into the
 git-ignored home (``fraudstack/credentials.py``, ``fraudstack compose init``), so any
 literal below is a leak. A line that must hold one on purpose (a published default
-that the code exists to disable) carries ``pragma: allowlist secret`` and says why.
+that the code exists to disable, a planted test example) carries
+``pragma: allowlist secret``, or the line before ``pragma: allowlist nextline secret``
+(detect-secrets' markers), and says why.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-ALLOW_MARKER = "pragma: allowlist secret"
+ALLOW_MARKER = "pragma: allowlist secret"  # on the line itself
+ALLOW_NEXT_MARKER = "pragma: allowlist nextline secret"  # on the line before
 
 # (what, pattern): found anywhere, in any file
 _TOKENS = (
@@ -34,12 +37,19 @@ _ASSIGNMENT = re.compile(
     r"[\"']?\s*(?::|=|:=)\s*"
     r"(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<bare>[^\s\"',;)}\]#]+))"
 )
-# credentials inside a URL: scheme://user:password@host
-_URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:(?P<value>[^@\s/\"']+)@")
-# a password on a command line: --password X, -p X after -u USER
-_CLI_PASSWORD = re.compile(
-    r"(?:--password[= ]|\s-u\s+\S+\s+-p\s*)[\"']?(?P<value>[^\s\"']+)", re.IGNORECASE
+# credentials inside a URL (a scheme, a user, a password, then @host)
+_URL_PASSWORD = re.compile(
+    # pragma: allowlist nextline secret (the pattern looks like what it finds)
+    r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:(?P<value>[^@\s/\"']+)@"
 )
+# a password on a command line (after --password, or -p following -u USER)
+_CLI_PASSWORD = re.compile(
+    # pragma: allowlist nextline secret (the pattern looks like what it finds)
+    r"(?:--password[= ]|\s-u\s+\S+\s+-p\s*)[\"']?(?P<value>[^\s\"']+)",
+    re.IGNORECASE,
+)
+# what follows a quote that closed a string rather than opened a value
+_ENDS_A_STRING = re.compile(r"\s*(?:[,)+\]}]|$)")
 # values that point at the secret instead of being it: a variable, a placeholder, the
 # name of an environment variable (upper case with an underscore)
 _REFERENCE = re.compile(
@@ -95,12 +105,17 @@ def scan_text(text: str, path: str = "<text>") -> list[Finding]:
     """
     is_config = _is_config(path)
     findings = []
+    previous = ""
     for number, line in enumerate(text.splitlines(), start=1):
-        if ALLOW_MARKER in line:
+        allowed = ALLOW_MARKER in line or ALLOW_NEXT_MARKER in previous
+        previous = line
+        if allowed:
             continue
         found = [what for what, pattern in _TOKENS if pattern.search(line)]
         for match in _ASSIGNMENT.finditer(line):
             quoted = match["dq"] if match["dq"] is not None else match["sq"]
+            if quoted is not None and _ENDS_A_STRING.match(quoted):
+                continue  # the quote closed the key's own string: `"PASSWORD=", x`
             value = quoted if quoted is not None else match["bare"]
             if (quoted is not None or is_config) and _is_literal(value):
                 kind = "default password" if value.lower() in DEFAULT_PASSWORDS else "literal"

@@ -10,13 +10,16 @@ from fraudstack.config import REPO_ROOT
 from tests.security.secret_scan import scan_path_name, scan_text
 
 # planted examples are assembled at run time, so this file itself stays clean
-PRIVATE_KEY = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----"
+PLANTED_KEY_BLOCK = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----"
 AWS_KEY_ID = "AKIA" + "Q3EGRIT7EXAMPLE7"
 
 
 def _committed_files() -> list[str]:
     out = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
     ).stdout
     return [name for name in out.decode().split("\0") if name]
 
@@ -42,12 +45,22 @@ def test_the_committed_tree_holds_no_secret_and_no_default_password() -> None:
 @pytest.mark.parametrize(
     ("text", "path", "what"),
     [
-        (PRIVATE_KEY, "deploy/key.txt", "private key"),
+        (PLANTED_KEY_BLOCK, "deploy/key.txt", "private key"),
         (f"aws_access_key_id = {AWS_KEY_ID}", "notes.md", "AWS access key id"),
         ("password: " + "admin", "config/local.yaml", "default password for password"),
         ("SMTP_PASSWORD=" + "hunter2", ".env.example", "literal for SMTP_PASSWORD"),
-        ('SECRET_KEY = "' + 'thisismysecret"', "superset_config.py", "literal for SECRET_KEY"),
-        ('connect(password="' + 'cassandra")', "storage/x.py", "default password for password"),
+        (
+            # pragma: allowlist nextline secret (a planted example)
+            'SECRET_KEY = "' + 'thisismysecret"',
+            "superset_config.py",
+            "literal for SECRET_KEY",
+        ),
+        (
+            # pragma: allowlist nextline secret (a planted example)
+            'connect(password="' + 'cassandra")',
+            "storage/x.py",
+            "default password for password",
+        ),
         ("db: postgresql://superset:" + "s3cret@db/superset", "app.yaml", "password in a URL"),
         ("cqlsh -u cassandra -p " + "cassandra", "run.sh", "password in a command line"),
         ("create-admin --password " + "admin", "init.sh", "password in a command line"),
@@ -72,6 +85,7 @@ def test_the_scanner_finds_a_planted_secret(text: str, path: str, what: str) -> 
         ("url: postgresql://airflow:${AIRFLOW_DB_PASSWORD}@airflow-db/airflow", "x.yml"),
         ('--password "$$SUPERSET_ADMIN_PASSWORD"', "docker-compose.yml"),
         ('login("cassandra", "cassandra")  # pragma: allowlist secret', "storage/x.py"),
+        ("# pragma: allowlist nextline secret\nSECRET_KEY = " + "'planted'", "x.py"),
     ],
 )
 def test_the_scanner_lets_references_and_placeholders_pass(text: str, path: str) -> None:
