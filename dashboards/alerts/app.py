@@ -15,7 +15,7 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from dashboards.alerts import view
+from dashboards.alerts import login, view
 from fraudstack.config import Config, load_config
 from fraudstack.scoring import MODEL_REASON, load_policy
 from storage.alert_store import AlertStore
@@ -69,7 +69,7 @@ def stack_down(error: Exception) -> None:
     st.caption(f"{type(error).__name__}: {error}")
 
 
-def sidebar() -> tuple[dt.timedelta, view.AlertFilter, str, int]:
+def sidebar(user: str | None) -> tuple[dt.timedelta, view.AlertFilter, str, int]:
     with st.sidebar:
         st.header("Filters")
         window = st.selectbox("Time range", list(view.WINDOWS), index=1, key="window")
@@ -83,8 +83,8 @@ def sidebar() -> tuple[dt.timedelta, view.AlertFilter, str, int]:
         )
         st.divider()
         analyst = st.text_input(
-            "Analyst", value=os.environ.get("FRAUDSTACK_ANALYST") or getpass.getuser(),
-            key="analyst", help="recorded with every verdict",
+            "Analyst", value=user or os.environ.get("FRAUDSTACK_ANALYST") or getpass.getuser(),
+            key="analyst", help="recorded with every verdict", disabled=user is not None,
         )  # fmt: skip
         refresh = st.select_slider("Refresh every (s)", [1, 2, 5, 10, 30], value=2, key="refresh")
     wanted = view.AlertFilter(tuple(decisions), low, high, tuple(reasons))
@@ -221,8 +221,10 @@ def live(window: dt.timedelta, wanted: view.AlertFilter, analyst: str) -> None:
 
 
 def main() -> None:
+    # nothing is read before the viewer has logged in (when login is on)
+    user = login.gate(bool(settings().service("streamlit").get("login", False)))
     st.title(":material/shield: Live fraud alerts")
-    window, wanted, analyst, refresh = sidebar()
+    window, wanted, analyst, refresh = sidebar(user)
     linked = st.query_params.get("alert")  # notifications link to ?alert=<id>
     if linked and "open_alert" not in st.session_state:
         st.session_state["open_alert"] = linked
