@@ -60,6 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AIRFLOW_FERNET_KEY", "Airflow's key for connection passwords", _fernet_key),
     Setting("AIRFLOW_JWT_SECRET", "signs Airflow's task-execution API tokens", _password),
     Setting("GRAFANA_ADMIN_PASSWORD", "password of Grafana's `admin` user", _password),
+    Setting("CASSANDRA_PASSWORD", "Cassandra password of the application's role", _password),
+    Setting("STREAMLIT_PASSWORD", "the analysts' password of the live-alert screen", _password),
     Setting(
         "FRAUDSTACK_PII_KEY",
         "HMAC key that tokenises card numbers, emails and IPs (keep it: tokens depend on it)",
@@ -162,15 +164,27 @@ def bootstrap(config: Config) -> dict[str, list[str]]:
 
     The same bootstrap functions ``fraudstack up`` runs: Kafka topics from
     ``storage/kafka/topics.yaml``, the Cassandra keyspace and tables from
-    ``storage/cassandra/schema.cql``, the HDFS top-level folders. Idempotent.
+    ``storage/cassandra/schema.cql``, the HDFS top-level folders. Idempotent. With
+    Cassandra credentials in the environment, first the application's role and no
+    default superuser (``storage/cassandra_auth.py``).
 
     Returns:
         The changes made, per service.
     """
     from fraudstack.stack.services import stack_services
+    from storage.cassandra_auth import secure_roles
+    from storage.cassandra_client import credentials_from_env
 
+    changes = {}
+    login = credentials_from_env()
+    if login is not None:  # Cassandra runs with PasswordAuthenticator: roles before schema
+        replication = int(config.raw["cassandra"].get("replication_factor", 1))
+        changes["cassandra roles"] = secure_roles(
+            config.host("cassandra"), config.port("cassandra"), login, replication
+        )
     services = stack_services(config)
-    return {name: services[name].bootstrap() for name in ("kafka", "cassandra", "namenode")}
+    changes |= {name: services[name].bootstrap() for name in ("kafka", "cassandra", "namenode")}
+    return changes
 
 
 def exec_service(config: Config, name: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,10 @@ HOST_WATCHERS = {"cadvisor", "node-exporter"}
 
 def _tool(name: str, how: str) -> Path:
     home = Path(os.environ.get("FRAUDSTACK_HOME") or REPO_ROOT / ".fraudstack")
-    path = {"docker-compose": home / "tools" / "bin" / "docker-compose"}.get(
-        name, home / "venv" / "bin" / name
-    )
+    path = {
+        "docker-compose": home / "tools" / "bin" / "docker-compose",
+        "superset-venv": home / "superset-venv" / "bin" / "python",
+    }.get(name, home / "venv" / "bin" / name)
     if not path.exists():
         pytest.fail(f"{path} is missing: {how}")
     return path
@@ -298,3 +300,118 @@ def test_compose_prometheus_rules_are_valid() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _env_values(env_file: Path) -> dict[str, str]:
+    lines = env_file.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_application_containers_log_in_to_cassandra(compose_bin: Path, env_file: Path) -> None:
+    services = _resolved(compose_bin, env_file, "scale+batch")["services"]
+    password = _env_values(env_file)["CASSANDRA_PASSWORD"]
+    app = [name for name, svc in services.items() if svc["image"].startswith("fraudstack/app:")]
+    assert {"speed-layer", "bootstrap", "batch", "streamlit", "spark-worker"} <= set(app)
+    for name in app:
+        env = services[name]["environment"]
+        assert env["FRAUDSTACK_CASSANDRA_USERNAME"] == "fraudstack", name
+        assert env["FRAUDSTACK_CASSANDRA_PASSWORD"] == password, name
+    for name in ("cassandra", "cassandra-2", "cassandra-3"):
+        build = services[name]["build"]
+        dockerfile = (Path(build["context"]) / build["dockerfile"]).read_text()
+        assert "RUN fraudstack-enable-auth /etc/cassandra/cassandra.yaml" in dockerfile
+        # a health check over CQL would need the login that bootstrap creates after it
+        assert "cqlsh" not in " ".join(services[name]["healthcheck"]["test"])
+
+
+CASSANDRA_50_AUTH = """\
+# - AllowAllAuthenticator performs no checks - set it to disable authentication.
+authenticator:
+  class_name: AllowAllAuthenticator
+authorizer:
+  class_name: AllowAllAuthorizer
+role_manager:
+  class_name: CassandraRoleManager
+network_authorizer:
+  class_name: AllowAllNetworkAuthorizer
+"""
+
+
+@pytest.mark.parametrize("form", ["local stack's cassandra.yaml", "5.0 class_name form"])
+def test_the_cassandra_image_turns_password_authentication_on(tmp_path: Path, form: str) -> None:
+    conf = tmp_path / "cassandra.yaml"
+    if form == "5.0 class_name form":
+        conf.write_text(CASSANDRA_50_AUTH)
+    else:
+        conf.write_text((REPO_ROOT / "stack" / "conf" / "cassandra" / "cassandra.yaml").read_text())
+    script = REPO_ROOT / "docker" / "cassandra" / "enable-auth.sh"
+    subprocess.run(["sh", str(script), str(conf)], check=True, capture_output=True)
+    settings = yaml.safe_load(conf.read_text())
+
+    def chosen(key: str) -> str:
+        value = settings[key]
+        return value["class_name"] if isinstance(value, dict) else value
+
+    assert chosen("authenticator").endswith("PasswordAuthenticator")
+    assert chosen("authorizer").endswith("CassandraAuthorizer")
+    assert chosen("network_authorizer").endswith("AllowAllNetworkAuthorizer")  # untouched
+
+
+def test_the_cassandra_image_build_fails_when_it_cannot_turn_authentication_on(
+    tmp_path: Path,
+) -> None:
+    conf = tmp_path / "cassandra.yaml"
+    conf.write_text("# authenticator: AllowAllAuthenticator\ncluster_name: x\n")
+    script = REPO_ROOT / "docker" / "cassandra" / "enable-auth.sh"
+    result = subprocess.run(["sh", str(script), str(conf)], capture_output=True, check=False)
+    assert result.returncode != 0
+
+
+def test_superset_requires_login(compose_bin: Path, env_file: Path) -> None:
+    """Superset's own settings loader reads the compose config: no anonymous access."""
+    superset = _resolved(compose_bin, env_file, "default")["services"]["superset"]
+    config_path = superset["environment"]["SUPERSET_CONFIG_PATH"]
+    mount = next(m for m in superset["volumes"] if m["target"] == config_path)
+    python = _tool("superset-venv", "run `make setup` (it installs Superset's virtualenv)")
+    probe = (
+        "import json, os\n"
+        "from superset import config as c\n"
+        "from flask_appbuilder.security.manager import AUTH_DB\n"
+        "flags = {**c.DEFAULT_FEATURE_FLAGS, **c.FEATURE_FLAGS}\n"
+        "print(json.dumps({'db_login': c.AUTH_TYPE == AUTH_DB,"
+        " 'sign_up': c.AUTH_USER_REGISTRATION, 'public_like': c.PUBLIC_ROLE_LIKE,"
+        " 'embedded': flags.get('EMBEDDED_SUPERSET'), 'csrf': c.WTF_CSRF_ENABLED,"
+        " 'key_from_env': c.SECRET_KEY == os.environ['SUPERSET_SECRET_KEY']}))\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "SUPERSET_CONFIG_PATH": mount["source"],
+        **{
+            name: secrets.token_urlsafe(16)
+            for name in ("SUPERSET_SECRET_KEY", "SUPERSET_DB_PASSWORD")
+        },
+    }
+    result = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, env=env, check=False,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    settings = json.loads(result.stdout.strip().splitlines()[-1])
+    assert settings == {
+        "db_login": True,
+        "sign_up": False,
+        "public_like": None,
+        "embedded": False,
+        "csrf": True,
+        "key_from_env": True,
+    }
+
+
+def test_streamlit_requires_login(compose_bin: Path, env_file: Path) -> None:
+    streamlit = _resolved(compose_bin, env_file, "default")["services"]["streamlit"]
+    env = streamlit["environment"]
+    assert env["FRAUDSTACK_ENV"] == "compose"
+    assert env["FRAUDSTACK_STREAMLIT_PASSWORD"] == _env_values(env_file)["STREAMLIT_PASSWORD"]
+    assert load_config("compose").service("streamlit")["login"] is True
+    assert load_config("local").service("streamlit")["login"] is False  # loopback only
