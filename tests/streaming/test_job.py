@@ -32,6 +32,7 @@ from fraudstack.scoring import MODEL_FEATURES
 from fraudstack.stack import launcher
 from storage.kafka_log import end_offsets, read_between
 from streaming import control
+from streaming.audit import audit
 from streaming.transforms import parse_events
 from tests.polling import wait_for
 from tests.speed_layer import running_speed_layer
@@ -42,9 +43,13 @@ RUN = uuid.uuid4().hex[:8]
 ROOT = f"/tests/speed-layer-{RUN}"
 
 
+WINDOW: dict[str, dt.datetime] = {}  # when this module began sending, for the audit
+
+
 @pytest.fixture(scope="module")
 def job(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
     """The speed layer on the real stack, with this module's own paths and port."""
+    WINDOW["since"] = dt.datetime.now(dt.UTC)
     with running_speed_layer(tmp_path_factory.mktemp("speed-layer"), ROOT) as config:
         yield config
 
@@ -374,3 +379,26 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
     assert partial <= half, "records sent after the kill were scored before it"
     assert customer_rows(cassandra, {r["customer_id"] for r in records}) == len(records)
     assert_features_match(rows, reference_features(spark, records))
+
+
+def test_the_audit_reconciles_everything_this_module_sent_and_notices_a_lost_row(
+    job: Config, cassandra: Any, spark: Any
+) -> None:
+    """Runs last: every record the tests above put on Kafka (valid, invalid, replayed,
+    sent across a SIGKILL) is scored, quarantined or archived exactly as it should be."""
+    result = audit(job, WINDOW["since"], spark=spark, wait=120)
+    assert result.ok, result.as_dict()
+    summary = result.as_dict()
+    assert summary["rejected"] >= 5 and summary["replayed_duplicates"] >= 10
+    checks = {c.name: c for c in result.checks}
+    assert checks["scored (Cassandra)"].expected >= 200
+    assert checks["master dataset transactions (HDFS)"].found == sum(
+        result.inputs.valid["transactions"].values()
+    )
+    # a scored row that disappears is reported lost and unaccounted, by id
+    victim = sorted(result.inputs.valid["transactions"])[0]
+    cassandra.execute("DELETE FROM scored_transactions WHERE transaction_id = %s", [victim])
+    broken = audit(job, WINDOW["since"], until=result.until)
+    assert not broken.ok and broken.unaccounted == 1
+    lost = {c.name: c for c in broken.checks}["scored (Cassandra)"]
+    assert lost.lost == 1 and victim in lost.examples
