@@ -51,7 +51,14 @@ fmt: ## Format the code
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
+audit: ## Check the installed packages of both virtualenvs (ours, Superset's) for known vulnerabilities
+	@status=0; for venv in $(VENV) $(HOME_DIR)/superset-venv; do \
+		echo "== $$venv"; \
+		$(BIN)/pip-audit --strict --skip-editable --progress-spinner off \
+			--path "$$(echo $$venv/lib/python3*/site-packages)" || status=1; \
+	done; exit $$status
+
 reset: ## Stop the stack and delete its data and logs (keeps jars and venv)
 	@$(BIN)/fraudstack reset --yes
 
-.PHONY: help setup demo up down status test test-unit check fmt reset
+.PHONY: help setup demo up down status test test-unit check audit fmt reset
