@@ -8,6 +8,10 @@ card, not even by hashing every possible card number.
 The key comes from ``FRAUDSTACK_PII_KEY`` (hex or any string), or else from
 ``<home>/secrets/pii.key``, created once with 32 random bytes and mode 600. Keep it
 out of git; rotating it changes every token (profiles restart from scratch).
+
+Records the contract refuses were never tokenised: :func:`redact` (and its Spark form
+:func:`redacted_column`) masks what looks like personal data before such a payload is
+kept anywhere.
 """
 
 from __future__ import annotations
@@ -15,8 +19,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column
 
 ENV_KEY = "FRAUDSTACK_PII_KEY"
 CACHE_SIZE = 500_000  # tokens remembered per process (memory stays bounded)
@@ -60,3 +69,30 @@ class Tokeniser:
             self._cache.clear()
         token = self._cache[(kind, value)] = digest.hexdigest()[:32]
         return token
+
+
+# What personal data looks like in free text (a rejected payload, a log line): regular
+# expressions that Python's `re` and Java's (Spark's regexp_replace) read alike.
+REDACT_PATTERNS = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
+    "ip": r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9.])",
+    "card": r"(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])",  # 12-19 digits, any grouping
+}
+
+
+def redact(text: str) -> str:
+    """``text`` with every email, IPv4 address and card-number-like run replaced by
+    ``<email>``, ``<ip>`` or ``<card>``: for what is kept of records the contract refused,
+    whose personal fields were never tokenised."""
+    for kind, pattern in REDACT_PATTERNS.items():
+        text = re.sub(pattern, f"<{kind}>", text)
+    return text
+
+
+def redacted_column(column: Column) -> Column:
+    """The Spark column expression of :func:`redact` over a string column."""
+    from pyspark.sql import functions as F
+
+    for kind, pattern in REDACT_PATTERNS.items():
+        column = F.regexp_replace(column, pattern, f"<{kind}>")
+    return column

@@ -47,3 +47,34 @@ def test_the_token_cache_returns_the_same_tokens_and_stays_bounded(
     ]
     assert cached.token("card", "10.0.0.1") != fresh.token("ip", "10.0.0.1")  # kind is in the key
     assert len(cached._cache) <= 10
+
+
+RAW_PAYLOAD = (
+    '{"transaction_id": "tx-00ab12", "event_time": "2026-12-03T10:15:00Z", "amount": 42.5,'
+    ' "email": "Jane.Doe+shop@mail.example.co.uk", "ip": "203.0.113.77",'
+    ' "card_number": "4111 1111-1111 1111", "card": "5500000000000004",'
+    ' "customer_id": "c-0001234", "quantity": 3, "ts": 1764756900}'
+)
+
+
+def test_redact_masks_personal_data_and_keeps_the_rest() -> None:
+    from fraudstack.pii import redact
+
+    text = redact(RAW_PAYLOAD)
+    for raw in ("Jane.Doe", "203.0.113.77", "4111", "5500000000000004"):
+        assert raw not in text
+    assert text.count("<email>") == 1 and text.count("<ip>") == 1 and text.count("<card>") == 2
+    for kept in ('"tx-00ab12"', "2026-12-03T10:15:00Z", "42.5", '"c-0001234"', "1764756900"):
+        assert kept in text
+
+
+@pytest.mark.spark
+def test_the_spark_form_redacts_alike(spark) -> None:
+    from fraudstack.pii import redact, redacted_column
+
+    samples = [RAW_PAYLOAD, "no personal data here", "", "a@b.co 10.0.0.1 4111111111111111"]
+    df = spark.createDataFrame([(s,) for s in samples], "text string")
+    from pyspark.sql import functions as F
+
+    got = [r[0] for r in df.select(redacted_column(F.col("text"))).collect()]
+    assert got == [redact(s) for s in samples]
