@@ -308,6 +308,13 @@ def generate(
     per_day: Annotated[int, typer.Option(help="Transactions per day.")] = 20_000,
     rate: Annotated[int, typer.Option(help="Live mode: transactions a second, now.")] = 0,
     duration: Annotated[float, typer.Option(help="Live mode: seconds to run.")] = 60.0,
+    orders: Annotated[
+        bool | None,
+        typer.Option(
+            help="Also the order_status and inventory events behind the sales "
+            "(default: on into Kafka and live, off into Parquet)."
+        ),
+    ] = None,
 ) -> None:
     """Generate a labelled marketplace into Kafka or Parquet (truth kept aside).
 
@@ -315,13 +322,16 @@ def generate(
     (--rate N): N transactions a second into Kafka for --duration seconds.
     """
     from fraudstack.simulator.run import live, resolve_target, to_kafka, to_parquet, wire_history
-    from fraudstack.simulator.settings import SimulatorSettings
+    from fraudstack.simulator.settings import OrderSettings, SimulatorSettings
 
     config = load_config()
     if rate > 0:
         # a fresh seed per live run: the same ids again would be dropped as duplicates
         seed = int(time.time()) if seed is None else seed
-        settings = SimulatorSettings(seed=seed, customers=customers, transactions_per_day=rate)
+        settings = SimulatorSettings(
+            seed=seed, customers=customers, transactions_per_day=rate,
+            orders=OrderSettings(enabled=orders is not False),
+        )  # fmt: skip
         truth = (
             config.data_dir
             / "simulator"
@@ -342,7 +352,11 @@ def generate(
     )
     to = resolve_target(config, to)
     seed = 7 if seed is None else seed
-    settings = SimulatorSettings(seed=seed, customers=customers, transactions_per_day=per_day)
+    with_orders = orders if orders is not None else to == "kafka"
+    settings = SimulatorSettings(
+        seed=seed, customers=customers, transactions_per_day=per_day,
+        orders=OrderSettings(enabled=with_orders),
+    )  # fmt: skip
     truth = config.data_dir / "simulator" / f"truth-seed{seed}-{first:%Y%m%d}-{days}d.parquet"
     records = wire_history(config, settings, first, days)
     begun = time.monotonic()

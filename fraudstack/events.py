@@ -108,10 +108,52 @@ CHARGEBACK_FIELDS: tuple[Field, ...] = (
     Field("is_fraud", "bool", doc="false for a dispute that is not fraud (a false chargeback)"),
 )
 
+# An order's lifecycle; which status may follow which is fraudstack.orders.TRANSITIONS.
+ORDER_STATUSES = frozenset(
+    {"created", "confirmed", "paid", "shipped", "delivered", "cancelled", "refunded"}
+)
+INVENTORY_CHANGES = frozenset({"sale", "restock", "adjustment"})
+MAX_STOCK = 10_000_000  # units of one product; every level fits the Spark schema's 32 bits
+
+ORDER_STATUS_FIELDS: tuple[Field, ...] = (
+    Field("schema_version", "int"),
+    Field("event_id", "str", doc="unique id of this status change; the deduplication key"),
+    Field("order_id", "str", doc="the order; the Kafka key (one order, one partition, in order)"),
+    Field("customer_id", "str", doc="the buyer"),
+    Field("status", "str", allowed=ORDER_STATUSES, doc="the status the order entered"),
+    Field("event_time", "time", doc="when the order entered `status` (ISO-8601, UTC)"),
+    Field("transaction_id", "str", required=False, doc="the payment behind the order"),
+    Field("merchant_id", "str", required=False, doc="the seller"),
+    Field("product_id", "str", required=False, doc="what was ordered"),
+    Field("quantity", "int", required=False, minimum=1, maximum=10_000),
+    Field("amount", "float", required=False, minimum=0.01, maximum=MAX_AMOUNT),
+    Field("currency", "str", required=False, allowed=CURRENCIES),
+)
+
+INVENTORY_FIELDS: tuple[Field, ...] = (
+    Field("schema_version", "int"),
+    Field("event_id", "str", doc="unique id of this stock change; the deduplication key"),
+    Field("product_id", "str", doc="the product; the Kafka key"),
+    Field("event_time", "time", doc="when the stock changed (ISO-8601, UTC)"),
+    Field("change_type", "str", allowed=INVENTORY_CHANGES, doc="a sale, a restock or a count"),
+    Field(
+        "quantity_change",
+        "int",
+        minimum=-MAX_STOCK,
+        maximum=MAX_STOCK,
+        doc="units added (restock) or removed (sale: negative)",
+    ),
+    Field("stock_level", "int", minimum=0, maximum=MAX_STOCK, doc="units in stock afterwards"),
+    Field("merchant_id", "str", required=False, doc="the seller holding the stock"),
+    Field("category", "str", required=False, allowed=CATEGORIES, doc="product category"),
+    Field("order_id", "str", required=False, doc="the order of a sale"),
+)
+
 CONTRACTS: dict[str, tuple[Field, ...]] = {
     "transaction": TRANSACTION_FIELDS,
     "chargeback": CHARGEBACK_FIELDS,
-    # order_status and inventory join here with the order-tracking issue
+    "order_status": ORDER_STATUS_FIELDS,
+    "inventory": INVENTORY_FIELDS,
 }
 
 _SPARK_TYPES: dict[str, T.DataType] = {
@@ -135,6 +177,8 @@ def spark_schema(event_type: str) -> T.StructType:
 
 TRANSACTION_SCHEMA = spark_schema("transaction")
 CHARGEBACK_SCHEMA = spark_schema("chargeback")
+ORDER_STATUS_SCHEMA = spark_schema("order_status")
+INVENTORY_SCHEMA = spark_schema("inventory")
 
 
 def format_time(moment: dt.datetime) -> str:
@@ -219,7 +263,8 @@ def validate(
 
     Args:
         record: the raw Kafka value (bytes or str, parsed as JSON) or a parsed object.
-        event_type: ``transaction`` or ``chargeback``.
+        event_type: a key of :data:`CONTRACTS` (``transaction``, ``chargeback``,
+            ``order_status``, ``inventory``).
         received_at: when the record arrived (the producer's clock, or the Kafka record's
             timestamp); given, an ``event_time`` more than :data:`MAX_CLOCK_SKEW` later is
             refused. The batch layer, re-reading history, leaves it out.

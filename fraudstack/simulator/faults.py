@@ -15,6 +15,11 @@ from fraudstack.events import MAX_AMOUNT
 from fraudstack.simulator.records import SimEvent
 from fraudstack.simulator.settings import FaultRates
 
+TOPICS = {
+    "transaction": "transactions", "chargeback": "chargebacks",
+    "order_status": "order_status", "inventory": "inventory",
+}  # fmt: skip
+KEY_FIELDS = {"order_status": "order_id", "inventory": "product_id"}  # default: customer_id
 NULLABLE = ("device_id", "category", "quantity", "channel", "country", "lat", "account_age_days")
 
 
@@ -42,8 +47,8 @@ def on_the_wire(events: Iterator[SimEvent], rates: FaultRates, seed: int) -> Ite
     """Serialise events for Kafka, injecting faults into transactions at ``rates``."""
     rng = random.Random(seed ^ 0x5EED)
     for event in events:
-        topic = "transactions" if event.kind == "transaction" else "chargebacks"
-        key = event.record["customer_id"].encode()
+        topic = TOPICS[event.kind]
+        key = event.record[KEY_FIELDS.get(event.kind, "customer_id")].encode()
         if event.kind != "transaction":
             yield WireRecord(topic, key, json.dumps(event.record).encode(), event)
             continue

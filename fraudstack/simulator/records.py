@@ -16,7 +16,7 @@ from fraudstack.simulator.population import CATEGORY_PRICE, CITIES, Customer, Me
 class SimEvent:
     """One generated event with what only the simulator knows about it."""
 
-    kind: str  # transaction | chargeback
+    kind: str  # transaction | chargeback | order_status | inventory
     time: dt.datetime
     record: dict[str, Any]
     is_fraud: bool = False

@@ -14,12 +14,16 @@ from typing import Any
 from fraudstack.config import Config
 from fraudstack.events import validate
 from fraudstack.pii import Tokeniser, load_key
-from fraudstack.simulator.faults import WireRecord, on_the_wire
+from fraudstack.simulator.faults import TOPICS, WireRecord, on_the_wire
 from fraudstack.simulator.generator import Marketplace, midnight
+from fraudstack.simulator.orders import OrderBook, with_orders
 from fraudstack.simulator.settings import SimulatorSettings
 
 BATCH = 50_000
 LIVE_CHUNK_SECONDS = 10
+LIVE_TIME_SCALE = 1 / 3600  # live orders move on in seconds what takes hours in history
+# every topic the simulator writes, validated by the producer against its contract
+VALIDATED_TOPICS = {topic: kind for kind, topic in TOPICS.items()}
 
 
 def resolve_target(config: Config, target: str) -> str:
@@ -38,7 +42,10 @@ def wire_history(
     """The simulated history as it would travel on Kafka (faults included)."""
     tokens = Tokeniser(load_key(config.home))
     market = Marketplace(settings, tokens, midnight(start))
-    return on_the_wire(market.history(start, days), settings.faults, settings.seed)
+    events = market.history(start, days)
+    if settings.orders.enabled:
+        events = with_orders(events, settings.orders, settings.seed)
+    return on_the_wire(events, settings.faults, settings.seed)
 
 
 def truth_row(record: WireRecord) -> dict[str, Any]:
@@ -77,7 +84,9 @@ def to_kafka(config: Config, records: Iterator[WireRecord], truth_path: Path) ->
     """Send every record through the validating producer; returns counts by outcome."""
     from storage.kafka_producer import EventProducer
 
-    producer = EventProducer(config.kafka_bootstrap, metrics=producer_metrics(config))
+    producer = EventProducer(
+        config.kafka_bootstrap, metrics=producer_metrics(config), event_types=VALIDATED_TOPICS
+    )
     counts: Counter[str] = Counter()
     truth: list[dict[str, Any]] = []
     try:
@@ -103,14 +112,14 @@ def to_parquet(
     truth: list[dict[str, Any]] = []
     remote = output.startswith("hdfs://")
     local_root = Path(tempfile.mkdtemp(prefix="fraudstack-history-")) if remote else Path(output)
-    pending: dict[str, list[dict[str, Any]]] = {"transaction": [], "chargeback": []}
+    pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in TOPICS}
     rejected: list[str] = []
     files: list[Path] = []
 
     def flush() -> None:
         for event_type, rows in pending.items():
             if rows:
-                files.extend(write_partitioned(rows, event_type, local_root / f"{event_type}s"))
+                files.extend(write_partitioned(rows, event_type, local_root / TOPICS[event_type]))
                 rows.clear()
 
     for record in records:
@@ -166,7 +175,10 @@ def live(
 
     tokens = Tokeniser(load_key(config.home))
     market = Marketplace(settings, tokens, midnight(dt.datetime.now(dt.UTC)))
-    producer = EventProducer(config.kafka_bootstrap, metrics=producer_metrics(config))
+    producer = EventProducer(
+        config.kafka_bootstrap, metrics=producer_metrics(config), event_types=VALIDATED_TOPICS
+    )
+    book = OrderBook(settings.orders, settings.seed, LIVE_TIME_SCALE)
     counts: Counter[str] = Counter()
     truth: list[dict[str, Any]] = []
     started = time.monotonic()
@@ -178,8 +190,14 @@ def live(
                 day = market.day(midnight(dt.datetime.now(dt.UTC)), rate * LIVE_CHUNK_SECONDS)
                 pending = [e for e in day if e.kind == "transaction"]
             sales, pending = pending[:rate], pending[rate:]
+            now = dt.datetime.now(dt.UTC)
             for event in sales:
-                event.record["event_time"] = format_time(dt.datetime.now(dt.UTC))
+                event.record["event_time"] = format_time(now)
+                event.time = now
+            if settings.orders.enabled:  # each sale's order and stock, due as the clock moves
+                for event in sales:
+                    book.add_sale(event)
+                sales = [*sales, *book.due(now + dt.timedelta(seconds=1))]
             for record in on_the_wire(iter(sales), settings.faults, settings.seed + tick):
                 send_counted(producer, record, counts, truth)
             tick += 1

@@ -50,6 +50,25 @@ class ChargebackSettings:
 
 
 @dataclass(frozen=True)
+class OrderSettings:
+    """Orders and stock behind the sales (``order_status`` and ``inventory`` events).
+
+    Off by default: the transactions and chargebacks of a seed are the same either way.
+    """
+
+    enabled: bool = False
+    cancel_rate: float = 0.02  # cancelled after confirmation, never paid
+    refund_rate: float = 0.02  # refunded after delivery
+    fraud_refund_rate: float = 0.5  # fraud is often refunded (the chargeback's money back)
+    invalid_transition_rate: float = 0.005  # bad input: delivered without being shipped
+    products_per_merchant: int = 8
+    initial_stock: tuple[int, int] = (30, 250)
+    reorder_point: int = 10  # a restock is ordered when stock falls to this
+    restock_lead_hours: tuple[float, float] = (6.0, 72.0)  # long leads: occasional stock-outs
+    restock_units: tuple[int, int] = (50, 300)
+
+
+@dataclass(frozen=True)
 class SimulatorSettings:
     """Everything that shapes the generated marketplace; same settings + seed = same data."""
 
@@ -60,6 +79,7 @@ class SimulatorSettings:
     scenario_rates: dict[str, float] = field(default_factory=default_scenario_rates)
     faults: FaultRates = field(default_factory=FaultRates)
     chargebacks: ChargebackSettings = field(default_factory=ChargebackSettings)
+    orders: OrderSettings = field(default_factory=OrderSettings)
 
     def __post_init__(self) -> None:
         unknown = set(self.scenario_rates) - set(SCENARIOS)
