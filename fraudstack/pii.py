@@ -76,7 +76,8 @@ class Tokeniser:
 REDACT_PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
     "ip": r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9.])",
-    "card": r"(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])",  # 12-19 digits, any grouping
+    # 12-19 digits, any grouping, standing alone: not a run inside a hex token or an id
+    "card": r"(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){11,18}(?![0-9A-Za-z])",
 }
 
 

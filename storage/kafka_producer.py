@@ -19,6 +19,7 @@ from kafka.partitioner.default import murmur2
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from fraudstack.events import MAX_RECORD_BYTES, MAX_TEXT, format_time, validate
+from fraudstack.pii import redact
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,18 @@ def partition_for(key: bytes, partitions: int) -> int:
 
 
 def dead_letter(topic: str, key: bytes | None, value: bytes, reason: str) -> bytes:
-    """The dead-letter record: why, where it was headed, and the payload byte for byte.
+    """The dead-letter record: why, where it was headed, and the payload as it came, with
+    emails, IP addresses and card numbers masked (:func:`fraudstack.pii.redact`).
 
     A payload over :data:`MAX_RECORD_BYTES` keeps its first that many bytes, its size and
-    its SHA-256: the dead letter must itself fit in a Kafka message.
+    its SHA-256 (of the whole payload as it came): the dead letter must fit in a Kafka message.
     """
     kept = value[:MAX_RECORD_BYTES]
+    # personal data in a refused record was never tokenised: mask it (the patterns are
+    # ASCII, so a Latin-1 round trip leaves every other byte as it was)
+    shown = redact(kept.decode("latin-1")).encode("latin-1")
     try:
-        raw_text: str | None = kept.decode()
+        raw_text: str | None = shown.decode()
     except UnicodeDecodeError:
         raw_text = None
     return json.dumps(
@@ -50,10 +55,11 @@ def dead_letter(topic: str, key: bytes | None, value: bytes, reason: str) -> byt
             "key": key[:MAX_TEXT].decode(errors="replace") if key else None,
             "reason": reason,
             "raw": raw_text,
-            "raw_base64": base64.b64encode(kept).decode(),
+            "raw_base64": base64.b64encode(shown).decode(),
             "raw_bytes": len(value),
             "raw_sha256": hashlib.sha256(value).hexdigest(),
             "raw_truncated": len(value) > len(kept),
+            "raw_redacted": shown != kept,
         }
     ).encode()
 

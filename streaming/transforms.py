@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from fraudstack.events import CONTRACTS, MAX_RECORD_BYTES, spark_schema, validate
+from fraudstack.pii import redacted_column
 
 TOPIC_EVENTS: dict[str, str] = {"transactions": "transaction", "chargebacks": "chargeback"}
 KAFKA_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
@@ -93,16 +94,24 @@ def with_event_date(df: DataFrame) -> DataFrame:
     return df.withColumn("event_date", F.substring("event_time", 1, 10))
 
 
+def redacted_bytes(value: Column) -> Column:
+    """A binary column with emails, IP addresses and card numbers masked: personal data in
+    a refused record was never tokenised. (The patterns are ASCII, so a Latin-1 round
+    trip keeps every other byte as it was.)"""
+    return F.encode(redacted_column(F.decode(value, "ISO-8859-1")), "ISO-8859-1")
+
+
 def dead_letter_records(rejected_df: DataFrame) -> DataFrame:
     """Kafka ``key``/``value`` for the dead-letter topic, shaped like the producer's own.
 
     The key is the source position (``topic/partition/offset``): a consumer can drop
-    the copies a replayed micro-batch sends again. A payload over
+    the copies a replayed micro-batch sends again. Personal data in the payload is masked
+    (:func:`redacted_bytes`). A payload over
     :data:`~fraudstack.events.MAX_RECORD_BYTES` keeps that many bytes, its size and its
-    SHA-256 (the whole record stays in the Cassandra quarantine).
+    SHA-256 (the whole record, masked alike, stays in the Cassandra quarantine).
     """
     position = F.concat_ws("/", "topic", "partition", "offset")
-    kept = F.substring("value", 1, MAX_RECORD_BYTES)  # the dead letter must fit in Kafka
+    kept = redacted_bytes(F.substring("value", 1, MAX_RECORD_BYTES))  # must fit in Kafka
     value = F.to_json(
         F.struct(
             F.date_format(F.current_timestamp(), "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").alias(
@@ -119,6 +128,7 @@ def dead_letter_records(rejected_df: DataFrame) -> DataFrame:
             F.length("value").alias("raw_bytes"),
             F.sha2("value", 256).alias("raw_sha256"),
             (F.length("value") > MAX_RECORD_BYTES).alias("raw_truncated"),
+            (kept != F.substring("value", 1, MAX_RECORD_BYTES)).alias("raw_redacted"),
         )
     )
     return rejected_df.select(position.alias("key"), value.alias("value"))
@@ -134,5 +144,5 @@ def quarantine_rows(rejected_df: DataFrame) -> DataFrame:
         F.col("timestamp").alias("received_at"),
         F.col("key").cast("string").alias("kafka_key"),
         F.col("reason"),
-        F.coalesce(F.col("value"), F.lit(b"")).alias("raw"),
+        F.coalesce(redacted_bytes(F.col("value")), F.lit(b"")).alias("raw"),
     )

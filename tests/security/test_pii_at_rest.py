@@ -276,12 +276,6 @@ def test_logs_hold_no_raw_personal_data(run: Run) -> None:
     assert leaks(logs, run.raw) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dead letters and the quarantine keep the rejected payload byte for byte:"
-    " storage/kafka_producer.py dead_letter() (raw, raw_base64), streaming/transforms.py"
-    " dead_letter_records() (raw, raw_base64) and quarantine_rows() (quarantine_by_day.raw)",
-)
 def test_a_rejected_record_with_raw_personal_data_is_not_stored_in_clear(run: Run) -> None:
     bad = {VIA_PRODUCER, VIA_TOPIC}
     rows = "\n".join(map(repr, quarantined(run.config))).encode()

@@ -125,3 +125,11 @@ def test_an_oversized_payload_is_dead_lettered_truncated_with_its_size_and_diges
     assert base64.b64decode(letter["raw_base64"]) == huge[:MAX_RECORD_BYTES]
     assert letter["raw_sha256"] == hashlib.sha256(huge).hexdigest()
     assert len(json.dumps(letter)) < 100_000, "the dead letter fits in one Kafka message"
+
+
+def test_a_dead_letter_masks_personal_data_the_refused_record_carried() -> None:
+    raw = b'{"email": "ann@example.com", "card": "4111 1111 1111 1111", "id": "\xff"}'
+    letter = json.loads(dead_letter("transactions", b"c-1", raw, "unknown field(s)"))
+    shown = base64.b64decode(letter["raw_base64"])
+    assert shown == b'{"email": "<email>", "card": "<card>", "id": "\xff"}'
+    assert letter["raw"] is None and letter["raw_redacted"] is True

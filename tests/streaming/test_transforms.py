@@ -51,3 +51,18 @@ def test_an_oversized_record_leaves_a_dead_letter_that_fits_in_kafka(spark) -> N
     assert base64.b64decode(letter["raw_base64"]) == huge[:MAX_RECORD_BYTES]
     assert letter["raw_sha256"] == hashlib.sha256(huge).hexdigest()
     assert letter["source_offset"] == 0 and letter["stage"] == "speed_layer"
+
+
+def test_personal_data_in_a_refused_record_is_masked_in_dead_letter_and_quarantine(spark) -> None:
+    from streaming.transforms import quarantine_rows
+
+    raw = json.dumps({**GOOD, "email": "ann@example.com", "note": "ip 10.1.2.3"}).encode()
+    rejected_df = with_rejection_reason(kafka_rows(spark, [raw]))
+    letter = json.loads(dead_letter_records(rejected_df).collect()[0].value)
+    stored = quarantine_rows(rejected_df).collect()[0].raw
+    for text in (letter["raw"], base64.b64decode(letter["raw_base64"]).decode(), stored.decode()):
+        assert "ann@example.com" not in text and "10.1.2.3" not in text
+        assert '"email": "<email>"' in text and "ip <ip>" in text
+        assert GOOD["card_token"] in text, "tokens and ids are left alone"
+    assert letter["raw_redacted"] is True
+    assert letter["raw_sha256"] == hashlib.sha256(raw).hexdigest()
