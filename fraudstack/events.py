@@ -194,6 +194,16 @@ def parse_time(text: str) -> dt.datetime:
     return moment
 
 
+def _is_unicode(text: str) -> bool:
+    """No lone surrogate: JSON's ``\\ud800`` escape, or CESU bytes the JSON decoder lets
+    through, would pass as text and then fail in Spark or the Cassandra driver."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
 }  # fmt: skip
@@ -233,6 +243,8 @@ def _compile(field: Field) -> Check:
                 return f"{name}: empty string"
             if len(value) > MAX_TEXT:
                 return f"{name}: {len(value)} characters, more than {MAX_TEXT}"
+            if not value.isascii() and not _is_unicode(value):
+                return f"{name}: not valid Unicode (a lone surrogate)"
         if kind == "float" and not math.isfinite(value):  # JSON's NaN / Infinity extensions
             return f"{name}: not a finite number"
         if allowed is not None and value not in allowed:

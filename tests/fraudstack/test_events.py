@@ -57,6 +57,7 @@ def test_a_good_transaction_is_valid_as_object_text_and_bytes() -> None:
         ({"amount": float("inf")}, "amount: not a finite number"),
         ({"lat": float("-inf")}, "lat: not a finite number"),
         ({"merchant_id": "m" * 257}, "merchant_id: 257 characters, more than 256"),
+        ({"device_id": "d-\ud800"}, "device_id: not valid Unicode (a lone surrogate)"),
         (
             {"event_time": "9999-12-31T23:59:59Z"},
             "event_time: 9999-12-31T23:59:59Z outside 2000-01-01 to 2100-01-01",
@@ -84,6 +85,12 @@ def test_oversized_and_deeply_nested_payloads_are_refused_before_parsing() -> No
     assert validate(b"[" * 10_000) == "malformed JSON: nested too deeply"
     long_version = validate({**GOOD, "schema_version": "v" * 5_000}) or ""
     assert len(long_version) < 200, "a reason never carries the whole payload"
+
+
+def test_surrogate_bytes_the_json_decoder_lets_through_are_refused() -> None:
+    raw = json.dumps(GOOD).encode().replace(b'"c-1"', b'"c-\xed\xa0\x80"')  # CESU-8
+    assert validate(raw) == "customer_id: not valid Unicode (a lone surrogate)"
+    assert validate({**GOOD, "device_id": "caf\u00e9"}) is None
 
 
 def test_an_event_dated_over_a_day_after_it_was_received_is_refused() -> None:
