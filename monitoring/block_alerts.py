@@ -1,10 +1,15 @@
-"""Tell the fraud team about every BLOCK: ``fraud_alerts`` → the notifier (webhook, email).
+"""Tell people about every BLOCK and stock alert: ``fraud_alerts`` and ``stock_alerts`` → the
+notifier (webhook, email).
 
 Runs as the stack service ``alert_notifier`` (``python -m monitoring.block_alerts``). It
 reads the speed layer's alerts topic in its own consumer group and commits offsets only
 after a batch was handled, so a restart re-reads rather than loses; the notifier's
 per-customer window drops the copies that a re-read (or a burst of BLOCKs for one
 customer) produces. Each notification links to the alert on the live-alert screen.
+
+Stock alerts (``streaming/stock.py``) are already one per product and severity until a
+restock; their notifications are keyed by product, kind and severity, so a re-read
+copy is dropped the same way.
 """
 
 from __future__ import annotations
@@ -49,6 +54,34 @@ def notification(alert: dict[str, Any], screen_url: str) -> Notification:
     )  # fmt: skip
 
 
+def stock_notification(alert: dict[str, Any], screen_url: str) -> Notification:
+    """The message for one stock alert; duplicates are per product, kind and severity."""
+    product, kind = alert.get("product_id"), alert.get("kind")
+    severity = str(alert.get("severity") or "warning")
+    hours = alert.get("hours_to_stockout")
+    outlook = f"runs out in about {hours:.1f} hours" if hours is not None else "is not selling"
+    return Notification(
+        key=f"stock:{product}:{kind}:{severity}",
+        subject=(
+            f"Stock {severity}: {product} at {alert.get('stock_level')} units"
+            if kind == "threshold"
+            else f"Stock running out: {product} in {hours or 0:.1f} hours"
+        ),
+        body=(
+            f"{alert.get('message')}.\n"
+            f"Stock {alert.get('stock_level')} units (warning at {alert.get('warning_threshold')}, "
+            f"critical at {alert.get('critical_threshold')}); selling "
+            f"{alert.get('sales_per_hour') or 0:.1f} an hour, so it {outlook}.\n"
+            "No further alert of this kind for this product until it is restocked."
+        ),
+        severity=severity,
+        link=f"{screen_url}/?product={product}",
+        details={key: alert.get(key) for key in ("alert_id", "product_id", "kind", "severity",
+                                                 "stock_level", "hours_to_stockout",
+                                                 "event_time")},
+    )  # fmt: skip
+
+
 def notifier_from(config: Config) -> Notifier:
     """Channels from ``notifications`` in the config, overridden by the environment
     (``FRAUDSTACK_FRAUD_WEBHOOK_URL``, ``FRAUDSTACK_FRAUD_EMAIL_TO``, ``SMTP_*``)."""
@@ -88,14 +121,17 @@ def run(config: Config, stop: threading.Event) -> None:
     start_http_server(config.port("alert_notifier"), config.host("alert_notifier"),
                       registry=notifier.registry)  # fmt: skip
     screen = settings.get("screen_url") or f"http://{config.address('streamlit')}"
+    alerts_topic = config.raw["streaming"]["alerts_topic"]
+    stock_topic = config.raw.get("stock", {}).get("alerts_topic", "stock_alerts")
     consumer = KafkaConsumer(
-        config.raw["streaming"]["alerts_topic"],
+        alerts_topic,
+        stock_topic,
         bootstrap_servers=config.kafka_bootstrap,
         group_id=settings.get("group", GROUP),
         enable_auto_commit=False,
         auto_offset_reset=settings.get("starting_offsets", "latest"),  # for a new group
     )
-    log.info("reading %s; webhook=%s email=%s", config.raw["streaming"]["alerts_topic"],
+    log.info("reading %s and %s; webhook=%s email=%s", alerts_topic, stock_topic,
              bool(notifier.webhook_url), bool(notifier.smtp))  # fmt: skip
     try:
         while not stop.is_set():
@@ -106,6 +142,11 @@ def run(config: Config, stop: threading.Event) -> None:
                         alert = json.loads(record.value)
                     except ValueError:
                         bad.inc()
+                        continue
+                    if record.topic == stock_topic:
+                        read.labels(f"stock_{alert.get('severity')}").inc()
+                        outcome = notifier.notify(stock_notification(alert, screen))
+                        log.info("stock alert %s: %s", alert.get("alert_id"), outcome)
                         continue
                     read.labels(str(alert.get("decision"))).inc()
                     if alert.get("decision") == "BLOCK":

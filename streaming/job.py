@@ -1,12 +1,16 @@
-"""The speed layer: one Spark application running four streaming queries.
+"""The speed layer: one Spark application running six streaming queries.
 
 - ``score``: transactions → validate → velocity features (Spark state, dedup) →
   ``foreachBatch``: enrich with batch views, rules + model, decision → Cassandra
   tables and the ``fraud_alerts`` topic.
-- ``quarantine``: records of ``transactions`` and ``chargebacks`` that break their
+- ``quarantine``: records of every input topic (``TOPIC_EVENTS``) that break their
   contract → the ``dead_letter`` topic and the Cassandra ``quarantine_by_day`` table.
 - ``archive_transactions`` / ``archive_chargebacks``: valid raw events → the HDFS
   master dataset (Parquet by ``event_date``; the file sink's log makes it exactly once).
+- ``orders``: ``order_status`` events → each order's status history in Cassandra, invalid
+  transitions flagged (``streaming/orders.py``).
+- ``stock``: ``inventory`` events → stock levels, threshold and demand-aware alerts to
+  Cassandra and the ``stock_alerts`` topic (``streaming/stock.py``).
 
 Started by ``fraudstack stream start`` through ``spark-submit``; every query keeps
 its checkpoint under ``streaming.checkpoint_dir``, so a restart resumes where the
@@ -32,10 +36,11 @@ from fraudstack.scoring import load_policy
 from fraudstack.spark import build_session
 from storage.cassandra_writer import write_dataframe_to_tables
 from storage.kafka_log import end_offsets
-from streaming import sinks
+from streaming import orders, sinks, stock
 from streaming.metrics import PrometheusQueryListener, SpeedLayerMetrics
 from streaming.score_batch import Scorer
 from streaming.transforms import (
+    TOPIC_EVENTS,
     dead_letter_records,
     filter_rejected,
     filter_valid,
@@ -57,7 +62,7 @@ STREAMING_CONF = {
     "spark.sql.streaming.metricsEnabled": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
-QUERIES = ("score", "quarantine", "archive_transactions", "archive_chargebacks")
+QUERIES = ("score", "quarantine", "archive_transactions", "archive_chargebacks", "orders", "stock")
 
 
 def starting_offsets(config: Config, topics: str) -> str:
@@ -139,7 +144,7 @@ def start_quarantine(
             rejected_df.unpersist()
 
     rejected_df = filter_rejected(
-        with_rejection_reason(read_kafka(spark, config, "transactions,chargebacks"))
+        with_rejection_reason(read_kafka(spark, config, ",".join(TOPIC_EVENTS)))
     )
     return (
         rejected_df.writeStream.queryName("quarantine")
@@ -188,6 +193,15 @@ def run(config: Config, queries: tuple[str, ...] = QUERIES) -> int:
         "quarantine": lambda: start_quarantine(spark, config, metrics),
         "archive_transactions": lambda: start_archive(spark, config, "transaction"),
         "archive_chargebacks": lambda: start_archive(spark, config, "chargeback"),
+        "orders": lambda: orders.start(
+            read_kafka(spark, config, "order_status"),
+            config,
+            _checkpoint(config, "orders"),
+            metrics,
+        ),
+        "stock": lambda: stock.start(
+            read_kafka(spark, config, "inventory"), config, _checkpoint(config, "stock"), metrics
+        ),
     }
     running = [starters[name]() for name in queries]
     stopping = threading.Event()

@@ -187,13 +187,28 @@ class SpeedLayerMetrics:
             ["view", "version"],
             registry=registry,
         )
+        self.order_changes = Counter(
+            "fraudstack_stream_order_status_changes",
+            "Order status changes tracked, by status and whether the transition is valid",
+            ["status", "valid"],
+            registry=registry,
+        )
+        self.stock_alerts = Counter(
+            "fraudstack_stream_stock_alerts",
+            "Stock alerts raised, by kind (threshold, demand) and severity",
+            ["kind", "severity"],
+            registry=registry,
+        )
         # Series exist from the start at 0, so rate() reads "none" rather than "no data"
         # (dashboards and alert rules on a quiet pipeline).
+        for kind, severity in (("threshold", "warning"), ("threshold", "critical"),
+                               ("demand", "warning")):  # fmt: skip
+            self.stock_alerts.labels(kind, severity)
         for decision in DECISIONS:
             self.scored.labels(decision)
         for decision in DECISIONS[1:]:
             self.alerts.labels(decision)
-        for topic in ("transactions", "chargebacks"):
+        for topic in ("transactions", "chargebacks", "order_status", "inventory"):
             self.quarantined.labels(topic)
 
     def use_model(self, old: str | None, new: str | None) -> None:

@@ -19,6 +19,7 @@ from fraudstack.events import CONTRACTS, MAX_RECORD_BYTES, spark_schema, validat
 from fraudstack.pii import redacted_column
 
 TOPIC_EVENTS: dict[str, str] = {"transactions": "transaction", "chargebacks": "chargeback"}
+TOPIC_EVENTS.update(order_status="order_status", inventory="inventory")  # order tracking
 KAFKA_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
 
 

@@ -16,10 +16,18 @@ from tests.polling import free_port
 
 
 @contextmanager
-def running_speed_layer(folder: Path, root: str, **settings: Any) -> Iterator[Config]:
+def running_speed_layer(
+    folder: Path,
+    root: str,
+    *,
+    queries: tuple[str, ...] = (),
+    sections: dict[str, dict[str, Any]] | None = None,
+    **settings: Any,
+) -> Iterator[Config]:
     """``fraudstack stream start`` with every path under the HDFS folder ``root`` (deleted
     afterwards), reading only what arrives from now on; ``settings`` override the
-    ``streaming`` section."""
+    ``streaming`` section, ``sections`` other sections, and ``queries`` (default: all)
+    names the queries to run."""
     streaming = {
         "metrics_port": free_port(),
         "checkpoint_dir": f"{root}/checkpoints",
@@ -32,10 +40,10 @@ def running_speed_layer(folder: Path, root: str, **settings: Any) -> Iterator[Co
         "archive_trigger": "5 seconds",
         **settings,
     }
-    with overlaid(folder, root, {"streaming": streaming}) as config:
+    with overlaid(folder, root, {**(sections or {}), "streaming": streaming}) as config:
         if control.status(config).running:
             pytest.fail("a speed layer is already running: `fraudstack stream stop` first")
-        control.start(config)
+        control.start(config, queries)
         try:
             yield config
         finally:
