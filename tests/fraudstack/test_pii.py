@@ -78,3 +78,18 @@ def test_the_spark_form_redacts_alike(spark) -> None:
 
     got = [r[0] for r in df.select(redacted_column(F.col("text"))).collect()]
     assert got == [redact(s) for s in samples]
+
+
+@pytest.mark.spark
+def test_redaction_scans_long_refused_payloads_in_linear_time(spark) -> None:
+    """A 500 KB run of letters took the first patterns quadratic time (minutes, in Java
+    too, which also overflowed its stack on repeated groups): the quarantine stalled."""
+    from pyspark.sql import functions as F
+
+    from fraudstack.pii import redact, redacted_column
+
+    runs = ["d" * 500_000, "a." * 200_000, "1-" * 200_000, "x@" * 100_000]
+    df = spark.createDataFrame([(s,) for s in runs], "text string")
+    masked = [row[0] for row in df.select(redacted_column(F.col("text"))).collect()]
+    assert masked[:2] == runs[:2]
+    assert [redact(s) for s in runs] == masked
