@@ -29,7 +29,7 @@ from typing import Any
 from fraudstack.config import Config
 from fraudstack.events import validate
 from storage.kafka_log import end_offsets, offsets_at, read_between
-from streaming.transforms import TOPIC_EVENTS
+from streaming.transforms import TOPIC_EVENTS, wire_schema
 
 INPUT_TOPICS = ["transactions", "chargebacks"]
 ID_FIELDS = {"transactions": "transaction_id", "chargebacks": "chargeback_id"}
@@ -250,8 +250,9 @@ def check_master(spark: Any, config: Config, inputs: Inputs) -> list[Check]:
         if expected:
             key = ID_FIELDS[topic]
             wanted_df = spark.createDataFrame([(k,) for k in expected], f"{key} string")
-            try:
-                archive_df = spark.read.parquet(f"{root}/{topic}")
+            schema = wire_schema(TOPIC_EVENTS[topic]).add("event_date", "string")
+            try:  # the explicit schema reads an archive with no file yet as empty
+                archive_df = spark.read.schema(schema).parquet(f"{root}/{topic}")
             except Exception as exc:  # no archive yet: everything is missing
                 if "PATH_NOT_FOUND" not in str(exc):
                     raise

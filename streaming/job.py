@@ -61,6 +61,9 @@ STREAMING_CONF = {
     "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
     "spark.sql.streaming.metricsEnabled": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # the batch views are broadcast to every micro-batch; on a machine overloaded for
+    # minutes the 300 s default ran out and the scoring query died (fault runs saw it)
+    "spark.sql.broadcastTimeout": "1800",
 }
 QUERIES = ("score", "quarantine", "archive_transactions", "archive_chargebacks", "orders", "stock")
 
