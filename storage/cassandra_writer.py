@@ -9,7 +9,8 @@ rows twice (a retried task or a replayed micro-batch) leaves one copy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,11 +51,46 @@ def _session(host: str, port: int) -> Session:
     return _SESSIONS[key]
 
 
+RETRIES = 3  # rounds of re-sending the writes that failed (timeouts under load)
+
+
+def with_retries(
+    execute: Callable[[list[Any]], list[tuple[bool, Any]]],
+    rows: list[Any],
+    table: str,
+    retries: int = RETRIES,
+    pause: float = 1.0,
+) -> int:
+    """Run ``execute`` over ``rows``, then again over the rows that failed, up to ``retries``
+    times with a doubling pause: safe because every write is an upsert.
+
+    Raises:
+        RuntimeError: rows still failed after the last round; the message holds an error.
+    """
+    pending = rows
+    for attempt in range(retries + 1):
+        results = execute(pending)
+        failed = [row for row, (ok, _) in zip(pending, results, strict=True) if not ok]
+        if not failed:
+            return len(rows)
+        if attempt == retries:
+            error = next(result for ok, result in results if not ok)
+            raise RuntimeError(
+                f"{len(failed)} of {len(rows)} writes to {table} failed after {retries} "
+                f"retries: {error}"
+            )
+        time.sleep(pause * 2**attempt)
+        pending = failed
+    raise AssertionError("unreachable")
+
+
 def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
     """Upsert ``rows`` (values in ``target.columns`` order) and return how many were written.
 
+    Writes that fail (a timeout on a loaded node) are sent again (:func:`with_retries`).
+
     Raises:
-        RuntimeError: any statement failed; the message holds the first error.
+        RuntimeError: writes still failed after the retries; the message holds an error.
     """
     from cassandra.concurrent import execute_concurrent_with_args
 
@@ -64,15 +100,15 @@ def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
         from cassandra import ConsistencyLevel
 
         prepared.consistency_level = ConsistencyLevel.name_to_value[target.consistency]
-    results = execute_concurrent_with_args(
-        session, prepared, list(rows), concurrency=target.concurrency, raise_on_first_error=False
-    )
-    failures = [result for success, result in results if not success]
-    if failures:
-        raise RuntimeError(
-            f"{len(failures)} of {len(results)} writes to {target.table} failed: {failures[0]}"
+
+    def execute(batch: list[Any]) -> list[tuple[bool, Any]]:
+        return list(
+            execute_concurrent_with_args(
+                session, prepared, batch, concurrency=target.concurrency, raise_on_first_error=False
+            )
         )
-    return len(results)
+
+    return with_retries(execute, list(rows), target.table)
 
 
 def _write_partition(target: CassandraTarget, partition: Iterator[Row]) -> None:

@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import types as T
 
 from fraudstack.config import Config
-from storage.cassandra_writer import CassandraTarget, write_dataframe
+from storage.cassandra_writer import CassandraTarget, with_retries, write_dataframe
 
 
 def test_insert_statement_names_columns_and_ttl() -> None:
@@ -18,6 +18,26 @@ def test_insert_statement_names_columns_and_ttl() -> None:
 
 @pytest.mark.integration
 @pytest.mark.spark
+def test_failed_writes_are_sent_again_and_only_they() -> None:
+    flaky = {"b": 2, "c": 1}  # row -> rounds it times out before it lands
+    rounds: list[list[str]] = []
+
+    def execute(rows: list[str]) -> list[tuple[bool, object]]:
+        rounds.append(rows)
+        results = [(flaky.get(r, 0) == 0, "timeout" if flaky.get(r, 0) else None) for r in rows]
+        for r in rows:
+            flaky[r] = max(0, flaky.get(r, 0) - 1)
+        return results
+
+    assert with_retries(execute, ["a", "b", "c"], "t", pause=0) == 3
+    assert rounds == [["a", "b", "c"], ["b", "c"], ["b"]]
+
+
+def test_writes_that_keep_failing_are_reported_with_the_error() -> None:
+    with pytest.raises(RuntimeError, match=r"1 of 2 writes to t failed after 3 retries: down"):
+        with_retries(lambda rows: [(r == "a", "down") for r in rows], ["a", "b"], "t", pause=0)
+
+
 def test_spark_rows_land_in_cassandra_once_even_when_written_twice(spark, stack: Config) -> None:
     from storage.cassandra_client import cluster as cassandra_cluster
 
