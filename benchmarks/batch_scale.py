@@ -33,7 +33,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +94,17 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def run_batch(env: dict[str, str], days: int, log: Path, timeout: float) -> dict[str, Any]:
-    """`fraudstack batch run` over the generated days: wall time, peak tree RSS, exit code."""
+def run_batch(
+    env: dict[str, str],
+    days: int,
+    log: Path,
+    timeout: float,
+    kill_when: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """`fraudstack batch run` over the generated days: wall time, peak tree RSS, exit code.
+
+    ``kill_when``: polled every second; once true, the run (CLI, JVM and Python workers)
+    is killed with SIGKILL, as a crash would."""
     last = START + dt.timedelta(days=days - 1)
     argv = [sys.executable, "-m", "fraudstack.cli", "batch", "run"]
     argv += ["--from", f"{START:%F}", "--to", f"{last:%F}"]  # the DAG's way: a date range
@@ -105,6 +116,9 @@ def run_batch(env: dict[str, str], days: int, log: Path, timeout: float) -> dict
             peak = max(peak, tree_rss(child.pid))
             if time.perf_counter() - began > timeout:  # the CLI, its JVM and its workers
                 os.killpg(child.pid, signal.SIGTERM)
+                child.wait()
+            elif kill_when is not None and kill_when():
+                os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
             time.sleep(1)
     failed = log.read_text(errors="replace").splitlines()[-40:] if child.returncode else None
@@ -145,7 +159,11 @@ def drop(config: Config, root: str, name: str) -> None:
                         timeout=120)  # fmt: skip
 
 
-def one_size(base: Config, size: int, days: int, timeout: float) -> dict[str, Any]:
+@contextmanager
+def isolated_history(base: Config, size: int, days: int) -> Iterator[dict[str, Any]]:
+    """``size`` sales of history on an overlay of their own (see the module docstring);
+    yields the overlay's ``env``, ``folder``, HDFS ``root``, database ``name`` and the
+    ``generation`` report, and removes what it made on the way out."""
     from storage.cassandra_schema import apply_schema, schema_statements
 
     root, name = f"/bench/batch-{size}", f"bench_batch_{size}"
@@ -169,15 +187,21 @@ def one_size(base: Config, size: int, days: int, timeout: float) -> dict[str, An
             generation = pool.submit(generate, base, size, days, target, truth).result()
         truth.unlink()
         print(f"{size:,}: generated in {generation['seconds']} s; batch log {folder}/batch.log")
-        batch = run_batch(env, days, folder / "batch.log", timeout)
-        steps, rows = step_metrics(folder / "metrics")
-        print(f"{size:,}: batch exit {batch['exit_code']}, {batch['seconds']} s, {steps}")
+        yield {"env": env, "folder": folder, "root": root, "name": name, "generation": generation}
     finally:
         drop(base, root, name)
+
+
+def one_size(base: Config, size: int, days: int, timeout: float) -> dict[str, Any]:
+    with isolated_history(base, size, days) as history:
+        folder = history["folder"]
+        batch = run_batch(history["env"], days, folder / "batch.log", timeout)
+        steps, rows = step_metrics(folder / "metrics")
+        print(f"{size:,}: batch exit {batch['exit_code']}, {batch['seconds']} s, {steps}")
     read = rows.get("clean", {}).get("rows_read", 0)
     per_million = {key: round(s / read * 1e6, 1) for key, s in
                    {"total": batch["seconds"], **steps}.items()} if read else {}  # fmt: skip
-    return {"size": size, "rows_read": read, "generation": generation,
+    return {"size": size, "rows_read": read, "generation": history["generation"],
             "batch": {**batch, "steps_seconds": steps, "rows": rows},
             "seconds_per_million_rows": per_million}  # fmt: skip
 

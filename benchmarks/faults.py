@@ -20,8 +20,10 @@ Scenarios: ``sigkill`` (SIGKILL the job 3 times at random points, restart each t
 ``kafka`` (stop the broker for OUTAGE seconds), ``cassandra`` (stop it for 60 s),
 ``datanode`` (stop the HDFS DataNode for OUTAGE seconds), ``backpressure`` (send
 BURST_RATE a second, above what the job scores, for 60 s, or 5 minutes with --long,
-then let it drain). Killing a batch run half way is covered by tests/batch (idempotent
-re-runs); see the README.
+then let it drain), ``batch_kill`` (SIGKILL a batch run over 200k generated sales 20 s
+after its clean step finished, re-run it: the Hive tables must reconcile with what was
+generated, raw = clean + quarantined + duplicates removed, no transaction twice;
+recovery is the re-run's wall time).
 """
 
 from __future__ import annotations
@@ -232,11 +234,71 @@ def isolated_speed_layer(name: str) -> Iterator[Config]:
     }
     folder = Path(tempfile.mkdtemp(prefix=f"fraudstack-{name}-"))
     with overlaid(folder, root, {"streaming": streaming}) as config:
+        deadline = time.monotonic() + 1_800
+        while control.status(config).running and time.monotonic() < deadline:
+            time.sleep(10)  # one speed layer at a time on this machine (a test's, say)
         control.start(config)
         try:
             yield config
         finally:
             control.stop(config)
+
+
+def batch_kill(base: Config, size: int = 200_000) -> dict[str, Any]:
+    """Kill a batch run 20 s after its clean step finished, re-run it, check the tables."""
+    from batch_scale import DAYS, isolated_history, run_batch, step_metrics
+    from pyhive import hive
+
+    with isolated_history(base, size, DAYS) as history:
+        folder, env = history["folder"], history["env"]
+        clean_done = folder / "metrics" / "fraudstack_batch_clean.prom"
+        seen: list[float] = []
+
+        def halfway() -> bool:
+            if clean_done.exists() and not seen:
+                seen.append(time.monotonic())
+            return bool(seen) and time.monotonic() - seen[0] > 20
+
+        killed = run_batch(env, DAYS, folder / "killed.log", 3_600, kill_when=halfway)
+        clean_done.unlink(missing_ok=True)
+        print(f"batch: killed run exit {killed['exit_code']}; re-running", flush=True)
+        rerun = run_batch(env, DAYS, folder / "rerun.log", 3_600)
+        steps, rows = step_metrics(folder / "metrics")
+        clean_rows = rows.get("clean", {})
+        thrift = hive.connect(base.host("thriftserver"), base.port("thriftserver"), auth="NOSASL")
+        with thrift as conn:
+            cursor = conn.cursor()
+            counts = {}
+            for table, key in (("transactions_raw", None), ("transactions_clean", "transaction_id"),
+                               ("transactions_quarantine", None)):  # fmt: skip
+                distinct = f", count(DISTINCT {key})" if key else ""
+                cursor.execute(f"SELECT count(*){distinct} FROM {history['name']}.{table}")
+                counts[table] = list(cursor.fetchone())
+    written = history["generation"]["records"].get("transaction:written", 0)
+    raw, clean, quarantined = (counts[t][0] for t in ("transactions_raw", "transactions_clean",
+                                                      "transactions_quarantine"))  # fmt: skip
+    duplicates = int(clean_rows.get("duplicates_removed", -1))
+    lost = written - raw + max(0, raw - clean - quarantined - duplicates)
+    return {
+        "scenario": "batch_kill",
+        "detail": {
+            "size": size,
+            "days": DAYS,
+            "killed_exit_code": killed["exit_code"],
+            "killed_after_seconds": killed["seconds"],
+            "steps_rerun": steps,
+        },
+        "events_in": written,
+        "hive_counts": counts,
+        "lost": lost,
+        "duplicated": counts["transactions_clean"][0]
+        - counts["transactions_clean"][1]
+        + max(0, raw - written),
+        "recovery_seconds": rerun["seconds"],
+        "reconciled": rerun["exit_code"] == 0
+        and lost == 0
+        and raw == clean + quarantined + duplicates,
+    }
 
 
 def run_scenario(
@@ -290,7 +352,9 @@ def run_scenario(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="sigkill,kafka,cassandra,datanode,backpressure")
+    parser.add_argument(
+        "--scenarios", default="sigkill,kafka,cassandra,datanode,backpressure,batch_kill"
+    )
     parser.add_argument("--long", action="store_true", help="5 minutes of backpressure")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -304,21 +368,30 @@ def main() -> None:
     from fraudstack.spark import build_session
 
     config = load_config()
-    spark = build_session("fraudstack-faults-audit", config)
+    spark = build_session(
+        "fraudstack-faults-audit", config, extra={"spark.ui.showConsoleProgress": "false"}
+    )
     spark.sparkContext.setLogLevel("ERROR")
     report: dict[str, Any] = {
         "benchmark": "faults",
-        "measured_at": now().isoformat(timespec="seconds"),
         "machine": machine(),
         "setup": {"rate": RATE, "warmup": WARMUP, "after": AFTER, "outage": OUTAGE},
         "runs": [],
     }
-    for name in args.scenarios.split(","):
+    wanted = args.scenarios.split(",")
+    if args.output.exists():  # scenarios run apart: keep the others' latest results
+        earlier = json.loads(args.output.read_text())["runs"]
+        report["runs"] = [run for run in earlier if run["scenario"] not in wanted]
+    for name in wanted:
         print(f"== {name}", flush=True)
-        report["runs"].append(run_scenario(name, scenarios[name], spark))
+        began = now().isoformat(timespec="seconds")
+        if name == "batch_kill":
+            run = batch_kill(config)
+        else:
+            run = run_scenario(name, scenarios[name], spark)
+        report["runs"].append({"measured_at": began, **run})
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        run = report["runs"][-1]
         print(
             f"{name}: in {run['events_in']}, lost {run['lost']}, duplicated {run['duplicated']}, "
             f"recovery {run['recovery_seconds']}s, reconciled {run['reconciled']}",

@@ -254,7 +254,9 @@ def main() -> None:
     base = load_config()
     records, kinds = fuzz(base, args.events, args.seed)
     print(f"generated {len(records):,} records: {dict(kinds)}", flush=True)
-    spark = build_session("fraudstack-fuzz-audit", base)
+    spark = build_session(
+        "fraudstack-fuzz-audit", base, extra={"spark.ui.showConsoleProgress": "false"}
+    )
     spark.sparkContext.setLogLevel("ERROR")
     with isolated_speed_layer("fuzz") as config:
         pid = launcher.pid_file(config, control.NAME).running_pid()

@@ -43,7 +43,9 @@ class Inputs:
     valid: dict[str, collections.Counter[str]] = field(
         default_factory=lambda: {t: collections.Counter() for t in INPUT_TOPICS}
     )
-    customers: dict[str, str] = field(default_factory=dict)  # transaction id -> customer
+    # transaction id -> every customer it came with (a replay may differ from the first;
+    # deduplication keeps whichever the job saw first, under that one customer)
+    customers: dict[str, set[str]] = field(default_factory=dict)
     dates: set[str] = field(default_factory=set)  # event dates of valid records
     rejected: set[tuple[dt.date, str, int, int]] = field(default_factory=set)
     replayed: int = 0  # valid transactions whose id Kafka already held
@@ -126,7 +128,7 @@ def read_inputs(config: Config, since: dt.datetime, until: dt.datetime) -> Input
         inputs.valid[topic][key] += 1
         inputs.dates.add(event["event_time"][:10])
         if topic == "transactions":
-            inputs.customers[key] = event["customer_id"]
+            inputs.customers.setdefault(key, set()).add(event["customer_id"])
     return inputs
 
 
@@ -172,7 +174,7 @@ def check_cassandra(session: Any, inputs: Inputs) -> tuple[list[Check], set[str]
         for row in _rows(
             session,
             "SELECT transaction_id FROM transactions_by_customer WHERE customer_id = ?",
-            sorted(set(inputs.customers.values())),
+            sorted(set().union(*inputs.customers.values())),
         )
         if row.transaction_id in once
     )
