@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -51,6 +50,7 @@ from fraudstack.config import Config, load_config
 from fraudstack.simulator.generator import WEEKDAY
 from fraudstack.simulator.run import to_parquet, wire_history
 from fraudstack.simulator.settings import SimulatorSettings
+from storage.master_dataset import delete_from_hdfs
 
 SIZES = (1_000_000, 5_000_000, 10_000_000)
 DAYS, SEED, START = 35, 11, dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
@@ -153,10 +153,9 @@ def drop(config: Config, root: str, name: str) -> None:
     cassandra = cluster(config.host("cassandra"), config.port("cassandra"), timeout=60)
     cassandra.connect().execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
     cassandra.shutdown()
-    for path, recursive in ((root, "true"), (root.rsplit("/", 1)[0], "false")):  # /bench if empty
-        requests.delete(f"http://{config.address('namenode', 'http_port')}/webhdfs/v1{path}",
-                        params={"op": "DELETE", "recursive": recursive, "user.name": "fraudstack"},
-                        timeout=120)  # fmt: skip
+    namenode = config.address("namenode", "http_port")
+    delete_from_hdfs(namenode, root)
+    delete_from_hdfs(namenode, root.rsplit("/", 1)[0], recursive=False)  # /bench if empty
 
 
 @contextmanager

@@ -34,7 +34,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -44,6 +43,7 @@ from fraudstack.config import Config, load_config
 from fraudstack.events import format_time, parse_time
 from fraudstack.simulator.run import wire_history
 from fraudstack.simulator.settings import FaultRates, SimulatorSettings
+from storage.master_dataset import delete_from_hdfs
 from streaming import control
 from streaming.summary import LATENCY, histogram_quantile
 
@@ -277,11 +277,7 @@ def main() -> None:
     out = Path(__file__).parent / "results" / "speed_layer.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
-    requests.delete(
-        f"http://{base.address('namenode', 'http_port')}/webhdfs/v1/benchmarks"
-        "?op=DELETE&recursive=true&user.name=fraudstack",
-        timeout=30,
-    )
+    delete_from_hdfs(base.address("namenode", "http_port"), "/benchmarks")
 
 
 if __name__ == "__main__":

@@ -64,3 +64,18 @@ def upload_to_hdfs(files: list[Path], local_root: Path, namenode_http: str, hdfs
         created = requests.put(redirect.headers["Location"], data=path.read_bytes(), timeout=120)
         created.raise_for_status()
     return len(files)
+
+
+def delete_from_hdfs(namenode_http: str, path: str, recursive: bool = True) -> bool:
+    """Delete ``path`` through WebHDFS, best effort (a cleanup step must not fail the work
+    it cleans up after): True if it was deleted, False if absent, refused or unreachable.
+    A non-recursive delete of a folder that is not empty is refused."""
+    try:
+        answer = requests.delete(
+            f"http://{namenode_http}/webhdfs/v1{path}",
+            params={"op": "DELETE", "recursive": str(recursive).lower(), "user.name": "fraudstack"},
+            timeout=120,
+        )
+        return answer.ok and bool(answer.json().get("boolean"))
+    except (requests.RequestException, ValueError):
+        return False

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 from fraudstack.config import Config, load_config
+from storage.master_dataset import delete_from_hdfs
 
 
 @contextmanager
@@ -31,8 +31,4 @@ def overlaid(folder: Path, hdfs_root: str, sections: dict[str, dict[str, Any]]) 
             os.environ.pop("FRAUDSTACK_CONFIG", None)
         else:
             os.environ["FRAUDSTACK_CONFIG"] = previous
-        requests.delete(
-            f"http://{config.address('namenode', 'http_port')}/webhdfs/v1{hdfs_root}"
-            "?op=DELETE&recursive=true&user.name=fraudstack",
-            timeout=30,
-        )
+        delete_from_hdfs(config.address("namenode", "http_port"), hdfs_root)
