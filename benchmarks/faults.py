@@ -358,6 +358,8 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="5 minutes of backpressure")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
+    # a stopped run still stops its speed layer and removes its folders (`finally`)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     scenarios = {
         "sigkill": sigkill,
         "kafka": outage("kafka", OUTAGE),

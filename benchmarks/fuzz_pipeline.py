@@ -25,6 +25,7 @@ import collections
 import datetime as dt
 import json
 import random
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -249,6 +250,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
+    # a stopped run still stops its speed layer and removes its folders (`finally`)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     from fraudstack.spark import build_session
 
     base = load_config()
