@@ -1,0 +1,254 @@
+"""Order tracking and stock alerts end to end on the real stack: Kafka in, Cassandra, the
+``stock_alerts`` topic and a webhook out.
+
+One speed layer (its ``orders``, ``stock`` and ``quarantine`` queries) runs for the module
+with its own checkpoints; the notifier runs beside it with a local webhook receiver. Every
+order, customer and product is this run's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fraudstack.config import Config
+from fraudstack.events import format_time
+from monitoring import block_alerts
+from storage.kafka_log import end_offsets, read_between
+from tests.monitoring.conftest import Webhook
+from tests.polling import free_port, wait_for
+from tests.speed_layer import running_speed_layer
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
+
+RUN = uuid.uuid4().hex[:8]
+ROOT = f"/tests/order-tracking-{RUN}"
+PRODUCT = f"p-{RUN}-hot"  # thresholds of its own: warning at 30, critical at 10
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[Webhook]:
+    receiver = Webhook()
+    yield receiver
+    receiver.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def job(
+    stack: Config, webhook: Webhook, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Config]:
+    """The notifier, then the speed layer's order, stock and quarantine queries."""
+    sections = {
+        "stock": {"products": {PRODUCT: {"warning": 30, "critical": 10}}},
+        "notifications": {
+            "webhook_url": webhook.url, "email_to": None, "group": f"test-stock-{RUN}",
+            "starting_offsets": "latest", "max_per_minute": 100_000,
+        },
+        "services": {"alert_notifier": {"port": free_port()}},
+    }  # fmt: skip
+    folder = tmp_path_factory.mktemp("order-tracking")
+    stop = threading.Event()
+    with running_speed_layer(
+        folder, ROOT, queries=("orders", "stock", "quarantine"), sections=sections,
+        orders_trigger="1 second", stock_trigger="1 second",
+    ) as config:  # fmt: skip
+        # the notifier's new consumer group joins while the job starts: it reads from then on
+        notifier = threading.Thread(target=block_alerts.run, args=(config, stop), daemon=True)
+        notifier.start()
+        try:
+            yield config
+        finally:
+            stop.set()
+            notifier.join(30)
+
+
+@pytest.fixture(scope="module")
+def cassandra(job: Config) -> Iterator[Any]:
+    from storage.cassandra_client import cluster
+
+    session = cluster(job.host("cassandra"), job.port("cassandra")).connect(job.keyspace)
+    yield session
+    session.cluster.shutdown()
+
+
+def produce(config: Config, topic: str, records: list[tuple[str, bytes]]) -> None:
+    """Send raw records in order, each acknowledged (no validation: bad input reaches Kafka)."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=config.kafka_bootstrap, acks="all")
+    try:
+        for key, value in records:
+            producer.send(topic, key=key.encode(), value=value).get(timeout=30)
+    finally:
+        producer.close()
+
+
+def order_change(order: str, status: str, when: dt.datetime, customer: str) -> dict[str, Any]:
+    return {
+        "schema_version": 1, "event_id": f"os-{RUN}-{order}-{status}",
+        "order_id": f"o-{RUN}-{order}",
+        "customer_id": f"c-{RUN}-{customer}", "status": status, "event_time": format_time(when),
+        "transaction_id": f"tx-{RUN}-{order}", "merchant_id": "m-00001", "product_id": PRODUCT,
+        "quantity": 1, "amount": 25.0, "currency": "USD",
+    }  # fmt: skip
+
+
+def stock_change(n: int, kind: str, change: int, level: int, when: dt.datetime) -> dict[str, Any]:
+    return {
+        "schema_version": 1, "event_id": f"inv-{RUN}-{n:03d}", "product_id": PRODUCT,
+        "event_time": format_time(when), "change_type": kind, "quantity_change": change,
+        "stock_level": level, "merchant_id": "m-00001", "category": "toys",
+    }  # fmt: skip
+
+
+def wire(records: list[dict[str, Any]], key: str) -> list[tuple[str, bytes]]:
+    return [(r[key], json.dumps(r).encode()) for r in records]
+
+
+def history(session: Any, order: str) -> list[Any]:
+    return list(
+        session.execute(
+            "SELECT * FROM order_status_by_order WHERE order_id = %s", [f"o-{RUN}-{order}"]
+        )
+    )
+
+
+def test_an_orders_whole_history_is_queryable_in_order_and_invalid_input_is_flagged(
+    job: Config, cassandra: Any
+) -> None:
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=3)
+    steps = [
+        ("created", 0), ("confirmed", 2), ("paid", 10), ("shipped", 24 * 60),
+        ("delivered", 3 * 24 * 60),
+    ]  # fmt: skip
+    good = [order_change("good", s, start + dt.timedelta(minutes=m), "ann") for s, m in steps]
+    # delivered straight after paid, then shipped: two invalid transitions
+    bad_steps = [("created", 0), ("confirmed", 1), ("paid", 5), ("delivered", 60), ("shipped", 90)]
+    bad = [order_change("bad", s, start + dt.timedelta(minutes=m), "ann") for s, m in bad_steps]
+    produce(job, "order_status", wire(good[:3], "order_id"))  # two micro-batches at least
+    wait_for(lambda: len(history(cassandra, "good")) == 3, 180, "the first three changes")
+    produce(job, "order_status", wire(good[3:] + bad + good[:2], "order_id"))  # + a replay
+    broken = [
+        (f"o-{RUN}-broken", json.dumps({**good[0], "status": "lost"}).encode()),
+        (PRODUCT, json.dumps(stock_change(999, "sale", -1, -1, start)).encode()),
+    ]
+    produce(job, "order_status", broken[:1])
+    produce(job, "inventory", broken[1:])
+
+    wait_for(lambda: len(history(cassandra, "good")) == 5, 120, "the whole good order")
+    rows = history(cassandra, "good")
+    assert [r.status for r in rows] == [s for s, _ in steps], "oldest first, each change once"
+    assert [r.seconds_in_previous_status for r in rows] == [None, 120.0, 480.0, 85_800.0, 172_800.0]
+    assert all(r.is_valid_transition for r in rows)
+    newest_first = list(
+        cassandra.execute(
+            "SELECT order_id, status FROM order_status_by_customer WHERE customer_id = %s",
+            [f"c-{RUN}-ann"],
+        )
+    )
+    assert [r.status for r in newest_first if r.order_id.endswith("-good")] == [
+        s for s, _ in reversed(steps)
+    ]
+
+    wait_for(lambda: len(history(cassandra, "bad")) == 5, 120, "the bad order")
+    flagged = [
+        (r.status, r.transition_problem)
+        for r in history(cassandra, "bad")
+        if not r.is_valid_transition
+    ]
+    assert flagged == [
+        ("delivered", "delivered after paid (allowed: cancelled, refunded, shipped)"),
+        ("shipped", "shipped after delivered (allowed: refunded)"),
+    ]
+    day = (start + dt.timedelta(minutes=60)).date()
+    listed = cassandra.execute(
+        "SELECT order_id, status FROM invalid_order_transitions_by_day WHERE day = %s", [day]
+    )
+    assert (f"o-{RUN}-bad", "delivered") in {(r.order_id, r.status) for r in listed}
+
+    def quarantined() -> dict[str, str]:
+        today = dt.datetime.now(dt.UTC).date()
+        return {
+            row.source_topic: row.reason
+            for topic in ("order_status", "inventory")
+            for row in cassandra.execute(
+                "SELECT * FROM quarantine_by_day WHERE day = %s AND source_topic = %s",
+                [today, topic],
+            )
+            if RUN in (row.kafka_key or "")
+        }
+
+    wait_for(lambda: len(quarantined()) == 2, 120, "both broken records in quarantine")
+    assert quarantined() == {
+        "order_status": "status: unknown value 'lost'",
+        "inventory": "stock_level: -1 below minimum 0",
+    }
+
+
+def stock_alerts(session: Any) -> list[Any]:
+    rows = session.execute("SELECT * FROM stock_alerts_by_product WHERE product_id = %s", [PRODUCT])
+    return sorted(rows, key=lambda r: r.event_time)
+
+
+def test_falling_stock_raises_one_warning_then_one_critical_and_a_demand_alert_first(
+    job: Config, cassandra: Any, webhook: Webhook
+) -> None:
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    changes, level = [stock_change(0, "restock", 100, 100, start)], 100
+    for n in range(1, 21):  # 5 sold a minute: from 100 down to nothing in 20 minutes
+        level -= 5
+        changes.append(stock_change(n, "sale", -5, level, start + dt.timedelta(minutes=n)))
+    for n, (change, after) in enumerate(((1, 1), (-1, 0), (0, 0)), start=21):  # hovering at 0
+        changes.append(
+            stock_change(n, "adjustment", change, after, start + dt.timedelta(minutes=n))
+        )
+
+    def level_now() -> int | None:
+        row = cassandra.execute(
+            "SELECT stock_level FROM stock_levels WHERE product_id = %s", [PRODUCT]
+        ).one()
+        return None if row is None else row.stock_level
+
+    before = end_offsets(job.kafka_bootstrap, ["stock_alerts"])
+    for part in (changes[:8], changes[8:17], changes[17:]):  # several micro-batches
+        produce(job, "inventory", wire(part, "product_id"))
+        last = part[-1]["stock_level"]
+        wait_for(lambda last=last: level_now() == last, 180, f"stock level {last}")
+
+    wait_for(lambda: len(stock_alerts(cassandra)) >= 3 and level_now() == 0, 120, "three alerts")
+    alerts = stock_alerts(cassandra)
+    assert [(a.kind, a.severity, a.stock_level) for a in alerts] == [
+        ("demand", "warning", 95),  # 5 sold in the last hour, 95 left: out in 19 hours
+        ("threshold", "warning", 30),
+        ("threshold", "critical", 10),
+    ], "exactly one of each: no storm while the stock stays low"
+    demand = alerts[0]
+    stock_out = start + dt.timedelta(minutes=20)
+    assert demand.event_time.replace(tzinfo=dt.UTC) < stock_out
+    assert demand.hours_to_stockout == pytest.approx(19.0)
+    assert "runs out in 19.0 hours" in demand.message
+
+    def sent() -> set[str]:  # Kafka is written after Cassandra, in the same micro-batch
+        after = end_offsets(job.kafka_bootstrap, ["stock_alerts"])
+        records = [json.loads(r.value) for r in read_between(job.kafka_bootstrap, before, after)]
+        return {a["alert_id"] for a in records if a["product_id"] == PRODUCT}
+
+    wait_for(lambda: len(sent()) >= 3, 60, "three alerts on the stock_alerts topic")
+    assert sent() == {a.alert_id for a in alerts}
+
+    ours = lambda: [b for b in webhook.bodies if PRODUCT in b["key"]]  # noqa: E731
+    wait_for(lambda: len(ours()) >= 3, 60, "three notifications on the webhook")
+    threading.Event().wait(3)  # would any copy still arrive?
+    assert sorted(b["key"] for b in ours()) == [
+        f"stock:{PRODUCT}:demand:warning",
+        f"stock:{PRODUCT}:threshold:critical",
+        f"stock:{PRODUCT}:threshold:warning",
+    ]
+    critical = next(b for b in ours() if b["severity"] == "critical")
+    assert "at 10 units" in critical["subject"] and critical["details"]["stock_level"] == 10
