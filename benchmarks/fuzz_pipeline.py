@@ -1,7 +1,7 @@
 """Fuzz the real pipeline: generated bad events into Kafka, every one accounted for.
 
 Run with the stack up and no speed layer running:
-`.fraudstack/venv/bin/python benchmarks/fuzz_pipeline.py [--events 100000] [--seed 1]`.
+`.fraudstack/venv/bin/python benchmarks/fuzz_pipeline.py [--events 100000] [--seed N]`.
 Writes benchmarks/results/fuzz_pipeline.json.
 
 From simulator transactions, a seeded fuzzer makes EVENTS records that break the
@@ -49,6 +49,7 @@ from streaming.audit import audit
 
 RESULTS = Path(__file__).parent / "results" / "fuzz_pipeline.json"
 FIELDS = CONTRACTS["transaction"]
+FIELD_KINDS = {f.name: f.kind for f in FIELDS}
 Record = dict[str, Any]
 Sent = list[tuple[bytes, bytes | None, str]]  # (key, value, kind)
 Mutation = Callable[[random.Random, Record], "bytes | None"]
@@ -63,8 +64,10 @@ def _field(rng: random.Random, kinds: tuple[str, ...] = ("str", "int", "float", 
 
 
 def wrong_type(rng: random.Random, r: Record) -> bytes:
-    value = rng.choice([[1, 2], {"a": 1}, True, "12.5", 7, 3.5])
-    return _dump({**r, _field(rng): value})
+    name = _field(rng)
+    text = FIELD_KINDS[name] == "str"  # a string where a string belongs would be valid
+    value = rng.choice([[1, 2], {"a": 1}, True, 7, 3.5] + ([] if text else ["12.5"]))
+    return _dump({**r, name: value})
 
 
 def missing_required(rng: random.Random, r: Record) -> bytes:
@@ -214,15 +217,26 @@ def fuzz(
     return records, kinds
 
 
-def send_raw(config: Config, records: Sent) -> int:
+def send_raw(config: Config, records: Sent) -> dict[str, Any]:
+    """Send every record (no validation); a send the client gave up on (a timeout on a
+    loaded broker) is sent again, waiting for each acknowledgement, up to 3 rounds."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=config.kafka_bootstrap, acks="all", linger_ms=20,
-                             max_request_size=1_048_000, enable_idempotence=True)  # fmt: skip
-    futures = [producer.send("transactions", key=k, value=v) for k, v, _ in records]
-    producer.flush(timeout=600)
+                             max_request_size=1_048_000, enable_idempotence=True,
+                             request_timeout_ms=120_000, max_block_ms=300_000)  # fmt: skip
+    pending, errors = list(records), collections.Counter[str]()
+    for _round in range(3):
+        futures = [(r, producer.send("transactions", key=r[0], value=r[1])) for r in pending]
+        producer.flush(timeout=900)
+        failed = [(r, f.exception) for r, f in futures if not f.succeeded()]
+        errors.update(type(e).__name__ for _, e in failed)
+        pending = [r for r, _ in failed]
+        if not pending:
+            break
     producer.close()
-    return sum(1 for f in futures if f.succeeded())
+    return {"acknowledged": len(records) - len(pending), "not_acknowledged": len(pending),
+            "send_errors_retried": dict(errors)}  # fmt: skip
 
 
 def through_the_producer(
@@ -247,7 +261,9 @@ def through_the_producer(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=1)
+    # ids are the seed's: a seed a speed layer of another checkpoint already scored would
+    # come back as rows stored twice under the same id, so the default is a fresh one
+    parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     # a stopped run still stops its speed layer and removes its folders (`finally`)
@@ -265,9 +281,9 @@ def main() -> None:
         pid = launcher.pid_file(config, control.NAME).running_pid()
         since = now() - dt.timedelta(seconds=1)
         began = time.monotonic()
-        acked = send_raw(config, records)
+        sent = send_raw(config, records)
         sent_seconds = time.monotonic() - began
-        print(f"sent {acked:,} in {sent_seconds:.0f}s; reconciling", flush=True)
+        print(f"sent {sent} in {sent_seconds:.0f}s; reconciling", flush=True)
         result = audit(config, since, now() + dt.timedelta(seconds=1), spark=spark, wait=1_200)
         drained_seconds = time.monotonic() - began
         still = launcher.pid_file(config, control.NAME).running_pid()
@@ -279,7 +295,7 @@ def main() -> None:
         "machine": machine(),
         "seed": args.seed,
         "records": len(records),
-        "acknowledged_by_kafka": acked,
+        "kafka": sent,
         "kinds": dict(sorted(kinds.items())),
         "bad_events": sum(
             n for k, n in kinds.items() if not k.startswith("valid") and k != "mutation_left_valid"
