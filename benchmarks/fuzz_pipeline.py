@@ -224,7 +224,8 @@ def send_raw(config: Config, records: Sent) -> dict[str, Any]:
 
     producer = KafkaProducer(bootstrap_servers=config.kafka_bootstrap, acks="all", linger_ms=20,
                              max_request_size=1_048_000, enable_idempotence=True,
-                             request_timeout_ms=120_000, max_block_ms=300_000)  # fmt: skip
+                             request_timeout_ms=120_000, delivery_timeout_ms=600_000,
+                             max_block_ms=300_000)  # fmt: skip
     pending, errors = list(records), collections.Counter[str]()
     for _round in range(3):
         futures = [(r, producer.send("transactions", key=r[0], value=r[1])) for r in pending]
