@@ -16,7 +16,7 @@ from fraudstack.pii import Tokeniser, load_key
 from fraudstack.replay import replay
 from fraudstack.simulator.run import live
 from fraudstack.simulator.settings import SimulatorSettings
-from tests.kafka_helpers import end_offsets, read_between
+from storage.kafka_log import end_offsets, read_between
 
 pytestmark = pytest.mark.integration
 TOPICS = ["transactions", "dead_letter"]
