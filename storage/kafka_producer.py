@@ -24,7 +24,12 @@ from fraudstack.pii import redact
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_TOPIC = "dead_letter"
-EVENT_TYPES = {"transactions": "transaction", "chargebacks": "chargeback"}
+EVENT_TYPES = {
+    "transactions": "transaction",
+    "chargebacks": "chargeback",
+    "order_status": "order_status",
+    "inventory": "inventory",
+}
 
 
 def partition_for(key: bytes, partitions: int) -> int:
