@@ -277,8 +277,11 @@ def batch_kill(base: Config, size: int = 200_000) -> dict[str, Any]:
     written = history["generation"]["records"].get("transaction:written", 0)
     raw, clean, quarantined = (counts[t][0] for t in ("transactions_raw", "transactions_clean",
                                                       "transactions_quarantine"))  # fmt: skip
+    read = int(clean_rows.get("rows_read", -1))  # the master dataset's rows in the date range
     duplicates = int(clean_rows.get("duplicates_removed", -1))
-    lost = written - raw + max(0, raw - clean - quarantined - duplicates)
+    lost = max(0, read - raw) + max(0, raw - clean - quarantined - duplicates)
+    duplicated = counts["transactions_clean"][0] - counts["transactions_clean"][1]
+    duplicated += max(0, raw - read)
     return {
         "scenario": "batch_kill",
         "detail": {
@@ -287,17 +290,17 @@ def batch_kill(base: Config, size: int = 200_000) -> dict[str, Any]:
             "killed_exit_code": killed["exit_code"],
             "killed_after_seconds": killed["seconds"],
             "steps_rerun": steps,
+            # a few events of the simulator's last day spill past its midnight, out
+            # of the run's --from/--to range (uninterrupted runs show the same)
+            "generated": written,
+            "generated_outside_the_range": written - read,
         },
-        "events_in": written,
+        "events_in": read,
         "hive_counts": counts,
         "lost": lost,
-        "duplicated": counts["transactions_clean"][0]
-        - counts["transactions_clean"][1]
-        + max(0, raw - written),
+        "duplicated": duplicated,
         "recovery_seconds": rerun["seconds"],
-        "reconciled": rerun["exit_code"] == 0
-        and lost == 0
-        and raw == clean + quarantined + duplicates,
+        "reconciled": rerun["exit_code"] == 0 and lost == 0 and duplicated == 0,
     }
 
 
