@@ -31,6 +31,7 @@ from pyspark.sql.streaming.state import GroupStateTimeout
 from fraudstack.config import Config
 from fraudstack.orders import FINAL_STATUSES, transition_problem
 from storage.cassandra_writer import CassandraTarget, write_dataframe_to_tables
+from streaming import sinks
 from streaming.transforms import filter_valid, parse_events, with_rejection_reason
 
 MAX_SEEN_IDS = 64  # an order has a handful of changes; a runaway one must not grow state
@@ -181,13 +182,8 @@ class OrderTables:
 
     @classmethod
     def from_config(cls, config: Config) -> OrderTables:
-        host, port, keyspace = config.host("cassandra"), config.port("cassandra"), config.keyspace
-        concurrency = int(config.raw["streaming"]["write_concurrency"])
-        consistency = config.raw["cassandra"].get("write_consistency")
-
         def target(table: str, columns: tuple[str, ...]) -> CassandraTarget:
-            return CassandraTarget(host, port, keyspace, table, columns, concurrency=concurrency,
-                                   consistency=consistency)  # fmt: skip
+            return sinks.speed_layer_target(config, table, columns)
 
         return cls(
             by_order=target("order_status_by_order", HISTORY_COLUMNS),

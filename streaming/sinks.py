@@ -54,6 +54,15 @@ ALERT_FIELDS = (
 )  # fmt: skip
 
 
+def speed_layer_target(config: Config, table: str, columns: tuple[str, ...]) -> CassandraTarget:
+    """A table of the speed layer's keyspace, written with its concurrency and consistency."""
+    return CassandraTarget(
+        config.host("cassandra"), config.port("cassandra"), config.keyspace, table, columns,
+        concurrency=int(config.raw["streaming"]["write_concurrency"]),
+        consistency=config.raw["cassandra"].get("write_consistency"),
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Tables:
     """The speed layer's Cassandra tables."""
@@ -67,15 +76,8 @@ class Tables:
 
     @classmethod
     def from_config(cls, config: Config) -> Tables:
-        host, port, keyspace = config.host("cassandra"), config.port("cassandra"), config.keyspace
-        concurrency = int(config.raw["streaming"]["write_concurrency"])
-        consistency = config.raw["cassandra"].get("write_consistency")
-
         def target(table: str, columns: tuple[str, ...]) -> CassandraTarget:
-            return CassandraTarget(
-                host, port, keyspace, table, columns, concurrency=concurrency,
-                consistency=consistency,
-            )  # fmt: skip
+            return speed_layer_target(config, table, columns)
 
         return cls(
             transactions=target("transactions_by_customer", TRANSACTION_COLUMNS),

@@ -286,13 +286,8 @@ class StockTables:
 
     @classmethod
     def from_config(cls, config: Config) -> StockTables:
-        host, port, keyspace = config.host("cassandra"), config.port("cassandra"), config.keyspace
-        concurrency = int(config.raw["streaming"]["write_concurrency"])
-        consistency = config.raw["cassandra"].get("write_consistency")
-
         def target(table: str, columns: tuple[str, ...]) -> CassandraTarget:
-            return CassandraTarget(host, port, keyspace, table, columns, concurrency=concurrency,
-                                   consistency=consistency)  # fmt: skip
+            return sinks.speed_layer_target(config, table, columns)
 
         return cls(
             levels=target("stock_levels", LEVEL_COLUMNS),
