@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -154,6 +155,13 @@ stream_app = typer.Typer(help="The speed layer: start, stop and watch the stream
 app.add_typer(stream_app, name="stream")
 
 
+class StartFrom(StrEnum):
+    """Where ``stream start --from`` begins queries that have no checkpoint."""
+
+    earliest = "earliest"
+    latest = "latest"
+
+
 @stream_app.command("start")
 def stream_start(
     queries: Annotated[
@@ -162,6 +170,14 @@ def stream_start(
     realtime: Annotated[
         bool, typer.Option(help="Start the real-time first-warning job instead.")
     ] = False,
+    start_from: Annotated[
+        StartFrom | None,
+        typer.Option(
+            "--from",
+            help="Where queries without a checkpoint begin "
+            "(default: streaming.starting_offsets in the config).",
+        ),
+    ] = None,
 ) -> None:
     """Start the streaming job in the background and wait until its queries run."""
     from streaming import control
@@ -169,7 +185,12 @@ def stream_start(
     config = load_config()
     with console.status("Starting the speed layer (spark-submit)…"):
         try:
-            state = control.start(config, tuple(queries or ()), realtime=realtime)
+            state = control.start(
+                config,
+                tuple(queries or ()),
+                realtime=realtime,
+                starting_offsets=start_from.value if start_from else None,
+            )
         except control.StreamError as exc:
             console.print("[red bold]stream start failed[/red bold]: ", end="")
             console.print(str(exc), markup=False, highlight=False)

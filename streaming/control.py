@@ -66,7 +66,10 @@ def metrics_url(config: Config, job: Job | None = None) -> str:
 
 
 def command(
-    config: Config, queries: tuple[str, ...] = (), job: Job | None = None
+    config: Config,
+    queries: tuple[str, ...] = (),
+    job: Job | None = None,
+    starting_offsets: str | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """The spark-submit command line and environment of the job."""
     job = job or job_spec(config)
@@ -83,6 +86,8 @@ def command(
     for key, value in conf.items():
         argv += ["--conf", f"{key}={value}"]
     argv += [str(config.root / "streaming" / job.script), *queries]
+    if starting_offsets:
+        argv += ["--starting-offsets", starting_offsets]
     env = {**os.environ, **spark_env(config), "PYTHONPATH": str(config.root)}
     return argv, env
 
@@ -151,9 +156,16 @@ def mark_expected(config: Config, job: Job, running: bool) -> None:
 
 
 def start(
-    config: Config, queries: tuple[str, ...] = (), timeout: float = 240.0, realtime: bool = False
+    config: Config,
+    queries: tuple[str, ...] = (),
+    timeout: float = 240.0,
+    realtime: bool = False,
+    starting_offsets: str | None = None,
 ) -> StreamStatus:
     """Launch a job and wait until its queries are active.
+
+    ``starting_offsets`` (earliest | latest) overrides the config for queries that have no
+    checkpoint yet; the real-time job always starts at the latest offsets.
 
     Raises:
         StreamError: it is already running, the metrics port is taken, the process
@@ -168,7 +180,7 @@ def start(
             f"port {job.metrics_port} is taken by {launcher.port_owner(job.metrics_port)}"
         )
     stop_file(config, job).unlink(missing_ok=True)
-    argv, env = command(config, queries, job)
+    argv, env = command(config, queries, job, None if realtime else starting_offsets)
     log = launcher.log_path(config, job.name)
     process.spawn(argv, log_path=log, pid_file=pid_file, env=env, cwd=config.root)
     wanted = set(queries or job.queries)

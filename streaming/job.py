@@ -19,6 +19,7 @@ last committed micro-batch ended. SIGTERM stops the queries between batches.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import signal
@@ -235,11 +236,26 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    queries = tuple(sys.argv[1:]) or QUERIES
-    unknown = set(queries) - set(QUERIES)
+    parser = argparse.ArgumentParser(description="The speed layer's micro-batch job.")
+    parser.add_argument(
+        "queries",
+        nargs="*",
+        metavar="QUERY",
+        help=f"queries to run (default: all of {', '.join(QUERIES)})",
+    )
+    parser.add_argument(
+        "--starting-offsets",
+        choices=("earliest", "latest"),
+        help="where queries without a checkpoint begin (default: config)",
+    )
+    args = parser.parse_args()
+    unknown = set(args.queries) - set(QUERIES)
     if unknown:
-        raise SystemExit(f"unknown queries {sorted(unknown)}; choose from {QUERIES}")
-    sys.exit(run(load_config(), queries))
+        parser.error(f"unknown queries {sorted(unknown)}; choose from {QUERIES}")
+    config = load_config()
+    if args.starting_offsets:
+        config.raw["streaming"]["starting_offsets"] = args.starting_offsets
+    sys.exit(run(config, tuple(args.queries) or QUERIES))
 
 
 if __name__ == "__main__":
