@@ -203,8 +203,9 @@ def batch_run(
     ] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (default: the newest).")] = None,
     steps: Annotated[
-        str, typer.Option(help="Comma-separated steps: clean, aggregates, profiles, train.")
-    ] = "clean,aggregates,profiles,train",
+        str,
+        typer.Option(help="Comma-separated steps: clean, aggregates, orders, profiles, train."),
+    ] = "clean,aggregates,orders,profiles,train",
 ) -> None:
     """Recompute the batch views from the master dataset (re-running a range replaces it)."""
     import time
@@ -242,6 +243,15 @@ def batch_run(
         for key, value in report["clean"].items():
             table.add_row(key, f"{value:,}")
         console.print(table)
+    if "orders" in report:
+        done = report["orders"]
+        if "skipped" in done:
+            console.print(f"[bold]orders[/bold] skipped: {done['skipped']}")
+        else:
+            console.print(
+                f"[bold]orders[/bold] {done['orders_created']:,} created in the range; "
+                f"demand profiles of {done['demand']['products']:,} products"
+            )
     if "profiles" in report:
         console.print(f"[bold]profiles[/bold] {report['profiles']['profiles']}")
     if "train" in report:

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from fraudstack.events import CONTRACTS
+from fraudstack.events import CONTRACTS, EVENT_TOPICS
 from storage import hdfs
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def wire_schema(event_type: str) -> T.StructType:
 def source_paths(config: Config, event_type: str) -> dict[str, str]:
     """Where each source keeps an event type."""
     master = config.storage_uri(config.raw["batch"]["master_dir"]).rstrip("/")
-    topic = f"{event_type}s"
+    topic = EVENT_TOPICS[event_type]
     return {"history": f"{master}/{topic}", "stream": f"{master}/stream/{topic}"}
 
 

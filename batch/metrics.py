@@ -53,15 +53,25 @@ def write_step(
           ["step"], registry=registry).labels(**labels).set(seconds)  # fmt: skip
     rows = Gauge("fraudstack_batch_rows", "counts the step reported", ["step", "kind"],
                  registry=registry)  # fmt: skip
-    for kind, value in (report or {}).items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            rows.labels(step=step, kind=kind).set(value)
+    for kind, value in _numbers(report or {}):
+        rows.labels(step=step, kind=kind).set(value)
     if report and "test" in report:
         _model(registry, report)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"fraudstack_batch_{step}.prom"
     write_to_textfile(str(path), registry)
     return path
+
+
+def _numbers(report: dict[str, Any], prefix: str = "") -> list[tuple[str, float]]:
+    """The report's counts, a nested section's as ``section_count`` (e.g. ``inventory_clean``)."""
+    found: list[tuple[str, float]] = []
+    for key, value in report.items():
+        if isinstance(value, dict) and key not in ("test", "validation", "promotion"):
+            found += _numbers(value, f"{prefix}{key}_")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            found.append((f"{prefix}{key}", value))
+    return found
 
 
 def _model(registry: CollectorRegistry, report: dict[str, Any]) -> None:

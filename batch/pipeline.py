@@ -9,6 +9,10 @@ wrote to Hive:
   ``data_quality_runs`` row whose counts reconcile (read = clean + quarantined +
   duplicates removed);
 - ``aggregates``: ``category_hourly``, ``sales_daily``, ``fraud_rates`` for the range;
+- ``orders``: the range's ``order_status`` and ``inventory`` events -> ``order_status_clean``,
+  ``inventory_clean``, ``orders_quarantine``, ``order_funnel_daily``,
+  ``fulfilment_times`` (orders created in the range) and ``demand_profiles`` (Hive and
+  Cassandra, for the speed layer's stock alerts);
 - ``profiles``: entity profiles as of the day after the range -> ``entity_profiles``
   (Hive), Cassandra, and the speed layer's batch views;
 - ``train``: the range's clean days (all without a start) -> a model, its evaluation
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from batch import aggregates, clean, hive_tables, master, metrics, model_job, profiles_job
+from batch import aggregates, clean, hive_tables, master, metrics, model_job, orders, profiles_job
 from batch.evaluation import metric_rows
 from batch.labels import ANALYST_LABEL_SCHEMA, LABEL_COLUMNS, analyst_fraud_labels, with_labels
 from fraudstack.scoring import load_policy
@@ -184,6 +188,67 @@ def step_aggregates(run: Run) -> dict[str, Any]:
     return {"tables": sorted(tables)}
 
 
+def step_orders(run: Run) -> dict[str, Any]:
+    """Order funnel, fulfilment times and demand profiles from the range's order and stock
+    events; counts reconcile per event type (read = clean + quarantined + duplicates)."""
+    report: dict[str, Any] = {}
+    cleaned: dict[str, DataFrame] = {}
+    quarantined: list[DataFrame] = []
+    for event_type, table in (("order_status", "order_status_clean"),
+                              ("inventory", "inventory_clean")):  # fmt: skip
+        raw_df = master.read_events(run.spark, run.config, event_type, run.start, run.end)
+        raw_df = clean.with_reason(raw_df, event_type).cache()
+        clean_df = orders.clean_events(raw_df.where("rejection IS NULL"), event_type).cache()
+        rejected_df = raw_df.where("rejection IS NOT NULL")
+        read, kept, refused = _count(raw_df), _count(clean_df), _count(rejected_df)
+        report[event_type] = {"rows_read": read, "clean": kept, "quarantined": refused,
+                              "duplicates_removed": read - kept - refused}  # fmt: skip
+        if kept:
+            run.write(clean_df, table)
+        quarantined.append(clean.quarantine_rows(rejected_df, event_type))
+        cleaned[event_type] = clean_df
+    if not report["order_status"]["rows_read"] and not report["inventory"]["rows_read"]:
+        # a deployment that tracks no orders: nothing to do, and no reason to fail the run
+        report["skipped"] = (
+            "no order or stock events in the master dataset for this range (the "
+            "simulator writes them with `fraudstack generate --orders --to master`; the "
+            "speed layer archives the order_status and inventory topics)"
+        )
+        return report
+    quarantine_df = quarantined[0].unionByName(quarantined[1])
+    if not quarantine_df.isEmpty():
+        run.write(quarantine_df, "orders_quarantine")
+    summary_df = orders.orders_summary(cleaned["order_status"]).where("at_created IS NOT NULL")
+    summary_df = summary_df.cache()
+    run.write(orders.funnel_daily(summary_df), "order_funnel_daily")
+    run.write(orders.fulfilment_times(summary_df), "fulfilment_times")
+    report["orders_created"] = _count(summary_df)
+    report["demand"] = _publish_demand(run, cleaned["inventory"])
+    for df in (summary_df, *cleaned.values()):
+        df.unpersist()
+    return report
+
+
+def _publish_demand(run: Run, inventory_df: DataFrame) -> dict[str, Any]:
+    """Demand by hour of week over the range's days: Hive (as of the day after) and Cassandra."""
+    bounds = inventory_df.agg(F.min("event_date"), F.max("event_date")).first()
+    if bounds is None or bounds[0] is None:
+        return {"products": 0}
+    first = run.start or dt.date.fromisoformat(str(bounds[0]))
+    last = run.end or dt.date.fromisoformat(str(bounds[1]))
+    profile_date = str(last + dt.timedelta(days=1))
+    profiles_df = (
+        orders.demand_profiles(inventory_df, first, last)
+        .withColumn("profile_date", F.lit(profile_date))
+        .cache()
+    )
+    run.write(profiles_df, "demand_profiles", "profile_date")
+    published = orders.publish_demand(run.config, profiles_df, profile_date)
+    profiles_df.unpersist()
+    return {"profile_date": profile_date, "weeks": round(((last - first).days + 1) / 7, 2),
+            **published}  # fmt: skip
+
+
 def step_profiles(run: Run) -> dict[str, Any]:
     """Latest entity profiles (as of the day after the range) to Hive, Cassandra, views."""
     tx_df = run.table("transactions_clean", all_days=True)
@@ -221,6 +286,7 @@ def step_train(run: Run) -> dict[str, Any]:
 STEPS: dict[str, Callable[[Run], dict[str, Any]]] = {
     "clean": step_clean,
     "aggregates": step_aggregates,
+    "orders": step_orders,
     "profiles": step_profiles,
     "train": step_train,
 }

@@ -149,6 +149,14 @@ INVENTORY_FIELDS: tuple[Field, ...] = (
     Field("order_id", "str", required=False, doc="the order of a sale"),
 )
 
+# the Kafka topic (and master-dataset folder) of each event type
+EVENT_TOPICS: dict[str, str] = {
+    "transaction": "transactions",
+    "chargeback": "chargebacks",
+    "order_status": "order_status",
+    "inventory": "inventory",
+}
+
 CONTRACTS: dict[str, tuple[Field, ...]] = {
     "transaction": TRANSACTION_FIELDS,
     "chargeback": CHARGEBACK_FIELDS,

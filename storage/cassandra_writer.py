@@ -41,7 +41,7 @@ class CassandraTarget:
         return f"INSERT INTO {self.keyspace}.{self.table} ({names}) VALUES ({marks}){ttl}"
 
 
-def _session(host: str, port: int) -> Session:
+def worker_session(host: str, port: int) -> Session:
     """One driver session per worker process and contact point."""
     from storage.cassandra_client import cluster
 
@@ -94,7 +94,7 @@ def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
     """
     from cassandra.concurrent import execute_concurrent_with_args
 
-    session = _session(target.host, target.port)
+    session = worker_session(target.host, target.port)
     prepared = session.prepare(target.insert_cql())
     if target.consistency:
         from cassandra import ConsistencyLevel

@@ -18,18 +18,13 @@ from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from fraudstack.events import MAX_RECORD_BYTES, MAX_TEXT, format_time, validate
+from fraudstack.events import EVENT_TOPICS, MAX_RECORD_BYTES, MAX_TEXT, format_time, validate
 from fraudstack.pii import redact
 
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_TOPIC = "dead_letter"
-EVENT_TYPES = {
-    "transactions": "transaction",
-    "chargebacks": "chargeback",
-    "order_status": "order_status",
-    "inventory": "inventory",
-}
+EVENT_TYPES = {topic: event_type for event_type, topic in EVENT_TOPICS.items()}
 
 
 def partition_for(key: bytes, partitions: int) -> int:

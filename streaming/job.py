@@ -1,12 +1,13 @@
-"""The speed layer: one Spark application running six streaming queries.
+"""The speed layer: one Spark application running eight streaming queries.
 
 - ``score``: transactions → validate → velocity features (Spark state, dedup) →
   ``foreachBatch``: enrich with batch views, rules + model, decision → Cassandra
   tables and the ``fraud_alerts`` topic.
 - ``quarantine``: records of every input topic (``TOPIC_EVENTS``) that break their
   contract → the ``dead_letter`` topic and the Cassandra ``quarantine_by_day`` table.
-- ``archive_transactions`` / ``archive_chargebacks``: valid raw events → the HDFS
-  master dataset (Parquet by ``event_date``; the file sink's log makes it exactly once).
+- ``archive_<topic>`` (transactions, chargebacks, order_status, inventory): valid raw
+  events → the HDFS master dataset (Parquet by ``event_date``; the file sink's log makes
+  it exactly once), where the batch layer reads them.
 - ``orders``: ``order_status`` events → each order's status history in Cassandra, invalid
   transitions flagged (``streaming/orders.py``).
 - ``stock``: ``inventory`` events → stock levels, threshold and demand-aware alerts to
@@ -25,6 +26,8 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from functools import partial
 
 from prometheus_client import start_http_server
 from pyspark.sql import DataFrame, SparkSession
@@ -32,6 +35,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from fraudstack.config import Config, load_config
+from fraudstack.events import EVENT_TOPICS
 from fraudstack.features import explode_entities, with_amount_usd
 from fraudstack.scoring import load_policy
 from fraudstack.spark import build_session
@@ -66,7 +70,8 @@ STREAMING_CONF = {
     # minutes the 300 s default ran out and the scoring query died (fault runs saw it)
     "spark.sql.broadcastTimeout": "1800",
 }
-QUERIES = ("score", "quarantine", "archive_transactions", "archive_chargebacks", "orders", "stock")
+ARCHIVES = {f"archive_{topic}": event_type for event_type, topic in EVENT_TOPICS.items()}
+QUERIES = ("score", "quarantine", *ARCHIVES, "orders", "stock")
 
 
 def starting_offsets(config: Config, topics: str) -> str:
@@ -162,7 +167,7 @@ def start_quarantine(
 def start_archive(spark: SparkSession, config: Config, event_type: str) -> StreamingQuery:
     """An archive query: valid raw events of one type into the master dataset."""
     settings = config.raw["streaming"]
-    topic = f"{event_type}s"
+    topic = EVENT_TOPICS[event_type]
     name = f"archive_{topic}"
     valid_df = filter_valid(with_rejection_reason(read_kafka(spark, config, topic)))
     return (
@@ -192,11 +197,10 @@ def run(config: Config, queries: tuple[str, ...] = QUERIES) -> int:
     )
     policy = load_policy(config.root / settings["rules_file"])
     scorer = Scorer(config, policy, metrics, refresh_seconds=float(settings["refresh_seconds"]))
-    starters = {
+    starters: dict[str, Callable[[], StreamingQuery]] = {
         "score": lambda: start_scoring(spark, config, scorer),
         "quarantine": lambda: start_quarantine(spark, config, metrics),
-        "archive_transactions": lambda: start_archive(spark, config, "transaction"),
-        "archive_chargebacks": lambda: start_archive(spark, config, "chargeback"),
+        **{name: partial(start_archive, spark, config, kind) for name, kind in ARCHIVES.items()},
         "orders": lambda: orders.start(
             read_kafka(spark, config, "order_status"),
             config,

@@ -8,9 +8,12 @@ Alerts (seed 000: warning / critical):
   to its critical threshold → one ``critical``. Nothing more until a restock lifts the
   level above the warning threshold again: a product hovering near a threshold raises
   no storm.
-- ``demand``: at the current sales rate the product runs out within
-  ``stock.demand_horizon_hours`` → one ``warning`` ("runs out in N hours"), raised
-  again only after a restock.
+- ``demand``: the product runs out within ``stock.demand_horizon_hours`` → one
+  ``warning`` ("runs out in N hours"), raised again only after a restock. Each coming
+  hour is expected to sell the current sales rate or, when the batch layer's demand
+  profile (Cassandra ``demand_profiles``: units an hour by hour of the week) expects
+  more for that hour of the week, the profile's figure: a quiet product before its busy
+  hours is warned about before the rush, not during it.
 
 Thresholds come from ``stock.products.<product_id>`` or the defaults in ``stock``. An
 alert's id is its product, kind, severity and the change that raised it: a replayed
@@ -21,7 +24,9 @@ change nothing and Kafka consumers can drop the copy.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,6 +42,7 @@ from storage.cassandra_writer import CassandraTarget, write_dataframe_to_tables
 from streaming import sinks
 from streaming.transforms import filter_valid, parse_events, with_rejection_reason
 
+log = logging.getLogger(__name__)
 MAX_SEEN_IDS = 1_000  # recent change ids per product, to drop a replayed change
 SEVERITY_RANK = {"none": 0, "warning": 1, "critical": 2}
 # the product's state as one JSON string: it is small, and array columns in the state
@@ -124,6 +130,70 @@ class ProductStock:
         return sum(units for _, units in self.sales) * 3600.0 / limits.window_seconds
 
 
+HOURS_OF_WEEK = 168
+LOOKAHEAD_HOURS = HOURS_OF_WEEK  # a projection with a demand profile looks a week ahead
+
+
+def hours_to_stockout(
+    level: int, rate: float, at_us: int, profile: Sequence[float] | None = None
+) -> float | None:
+    """Hours until ``level`` units are sold, from the time ``at_us`` (epoch microseconds).
+
+    Without a profile: ``level / rate``. With one (units an hour by hour of the week, 0 =
+    Monday 00:00 UTC), each coming hour sells ``max(rate, profile[that hour])``, up to a
+    week ahead. None when nothing is expected to sell.
+    """
+    plain = level / rate if rate > 0 else None
+    if not profile or not any(profile):
+        return plain
+    now = pd.Timestamp(at_us, unit="us")
+    hour = now.dayofweek * 24 + now.hour
+    left, elapsed = float(level), 0.0
+    for step in range(LOOKAHEAD_HOURS + 1):
+        span = 1.0 - (now.minute * 60 + now.second) / 3600.0 if step == 0 else 1.0
+        demand = max(rate, float(profile[(hour + step) % HOURS_OF_WEEK]))
+        if demand > 0 and demand * span >= left:
+            return elapsed + left / demand
+        left -= demand * span
+        elapsed += span
+    return plain  # more than a week's expected demand in stock: the current rate decides
+
+
+class DemandProfiles:
+    """The batch layer's demand profiles from Cassandra, looked up by product from the
+    Spark worker and kept ``refresh_seconds``; picklable (the session is per worker)."""
+
+    def __init__(self, host: str, port: int, keyspace: str, refresh_seconds: float = 600.0):
+        self.host, self.port, self.keyspace = host, port, keyspace
+        self.refresh_seconds = refresh_seconds
+
+    def __call__(self, product_id: str) -> list[float] | None:
+        cached = _PROFILES.get(product_id)
+        if cached is not None and time.monotonic() - cached[0] < self.refresh_seconds:
+            return cached[1]
+        try:
+            from storage.cassandra_writer import worker_session
+
+            row = (
+                worker_session(self.host, self.port)
+                .execute(
+                    f"SELECT units_per_hour FROM {self.keyspace}.demand_profiles "
+                    "WHERE product_id = %s",
+                    [product_id],
+                )
+                .one()
+            )
+        except Exception as exc:
+            log.warning("demand profile of %s not read (%s): the sales rate alone", product_id, exc)
+            return cached[1] if cached else None
+        profile = [float(v) for v in row.units_per_hour] if row and row.units_per_hour else None
+        _PROFILES[product_id] = (time.monotonic(), profile)
+        return profile
+
+
+_PROFILES: dict[str, tuple[float, list[float] | None]] = {}  # per Spark Python worker
+
+
 def _alert(
     product_id: str,
     change: Any,
@@ -145,7 +215,11 @@ def _alert(
 
 
 def monitor(
-    product_id: str, changes: pd.DataFrame, stock: ProductStock, limits: Limits
+    product_id: str,
+    changes: pd.DataFrame,
+    stock: ProductStock,
+    limits: Limits,
+    profile: Sequence[float] | None = None,
 ) -> tuple[list[dict[str, Any]], ProductStock]:
     """Apply one product's stock changes of a micro-batch and decide its alerts.
 
@@ -155,6 +229,7 @@ def monitor(
             timestamps, ``change_type``, ``quantity_change``, ``stock_level``); any order.
         stock: the product as the previous batches left it (updated in place).
         limits: its thresholds, demand horizon and sales-rate window.
+        profile: its demand profile (units an hour, 168 hours of the week), if any.
 
     Returns:
         :data:`OUTPUT_SCHEMA` rows (the alerts raised, then the product's ``level`` row;
@@ -178,7 +253,7 @@ def monitor(
             continue  # a late change: counted in the sales rate, but the level is newer
         stock.level, stock.at_us = int(change.stock_level), at_us
         rate = stock.sales_per_hour(limits)
-        hours = stock.level / rate if rate > 0 else None
+        hours = hours_to_stockout(stock.level, rate, at_us, profile)
         if stock.level > limits.warning:
             stock.raised = "none"  # restocked above the threshold: alerts are armed again
         severity = (
@@ -195,9 +270,11 @@ def monitor(
         runs_out = hours is not None and 0 < hours <= limits.horizon_hours  # (0: already out)
         if runs_out and not stock.demand_raised:
             stock.demand_raised = True
+            basis = ("the current sales rate and its usual demand" if profile and any(profile)
+                     else "the current sales rate")  # fmt: skip
             rows.append(_alert(product_id, change, stock, limits, "demand", "warning", rate, hours,
-                               f"{product_id}: at the current sales rate ({rate:.1f} an hour) "
-                               f"it runs out in {hours:.1f} hours"))  # fmt: skip
+                               f"{product_id}: at {basis} ({rate:.1f} an hour now) it runs "
+                               f"out in {hours:.1f} hours"))  # fmt: skip
     stock.seen = stock.seen[-MAX_SEEN_IDS:]
     if not fresh.empty and stock.level is not None and stock.at_us is not None:
         rate = stock.sales_per_hour(limits)
@@ -207,7 +284,7 @@ def monitor(
                 "event_time": pd.Timestamp(stock.at_us, unit="us"), "stock_level": stock.level,
                 "warning_threshold": limits.warning, "critical_threshold": limits.critical,
                 "sales_per_hour": rate,
-                "hours_to_stockout": stock.level / rate if rate > 0 else None,
+                "hours_to_stockout": hours_to_stockout(stock.level, rate, stock.at_us, profile),
                 "severity": stock.raised, "alert_id": None, "message": None,
             }
         )  # fmt: skip
@@ -215,7 +292,10 @@ def monitor(
 
 
 def stock_alerts(
-    inventory_df: DataFrame, default: Limits, products: dict[str, Limits]
+    inventory_df: DataFrame,
+    default: Limits,
+    products: dict[str, Limits],
+    demand: Callable[[str], Sequence[float] | None] | None = None,
 ) -> DataFrame:
     """Alerts and the latest level of each product with new stock changes.
 
@@ -223,6 +303,7 @@ def stock_alerts(
         inventory_df: parsed ``inventory`` events (the contract's columns).
         default: limits of a product without its own.
         products: per-product limits.
+        demand: a product's demand profile, or None (e.g. :class:`DemandProfiles`).
 
     Returns:
         :data:`OUTPUT_SCHEMA` rows.
@@ -234,7 +315,9 @@ def stock_alerts(
         product_id = str(key[0])
         before = ProductStock.from_json(state.get[0]) if state.exists else ProductStock()
         changes = pd.concat(list(batches), ignore_index=True)
-        rows, after = monitor(product_id, changes, before, products.get(product_id, default))
+        limits = products.get(product_id, default)
+        profile = demand(product_id) if demand is not None else None
+        rows, after = monitor(product_id, changes, before, limits, profile)
         state.update((after.to_json(),))
         if rows:
             yield pd.DataFrame(rows, columns=OUTPUT_SCHEMA.names)
@@ -333,8 +416,11 @@ def start(
     topic = config.raw.get("stock", {}).get("alerts_topic", "stock_alerts")
     valid_df = filter_valid(with_rejection_reason(kafka_df))
     writer = StockWriter(StockTables.from_config(config), config.kafka_bootstrap, topic, metrics)
+    host, port = config.address("cassandra").split(":")
+    refresh = float(config.raw.get("stock", {}).get("demand_refresh_seconds", 600))
+    demand = DemandProfiles(host, int(port), config.keyspace, refresh)
     return (
-        stock_alerts(parse_events(valid_df, "inventory"), default, products)
+        stock_alerts(parse_events(valid_df, "inventory"), default, products, demand)
         .writeStream.queryName("stock")
         .foreachBatch(writer)
         .trigger(processingTime=config.raw["streaming"].get("stock_trigger", "5 seconds"))

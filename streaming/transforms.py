@@ -15,11 +15,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from fraudstack.events import CONTRACTS, MAX_RECORD_BYTES, spark_schema, validate
+from fraudstack.events import CONTRACTS, EVENT_TOPICS, MAX_RECORD_BYTES, spark_schema, validate
 from fraudstack.pii import redacted_column
 
-TOPIC_EVENTS: dict[str, str] = {"transactions": "transaction", "chargebacks": "chargeback"}
-TOPIC_EVENTS.update(order_status="order_status", inventory="inventory")  # order tracking
+TOPIC_EVENTS: dict[str, str] = {topic: event_type for event_type, topic in EVENT_TOPICS.items()}
 KAFKA_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
 
 

@@ -2,7 +2,9 @@
 
 Each task runs the project's own CLI, so the DAG and a hand-run cannot drift:
 ``clean`` and ``aggregates`` cover the logical day; ``profiles`` and ``train`` look
-back over the history they need (``FRAUDSTACK_TRAIN_DAYS``, default 60). The file
+back over the history they need (``FRAUDSTACK_TRAIN_DAYS``, default 60); ``orders``
+over the last four weeks (``FRAUDSTACK_ORDER_DAYS``, default 28): orders created in the
+last days fill in as they ship, and the demand profiles average whole weeks. The file
 imports nothing of the project or Spark, so the scheduler parses it fast.
 
 Point an Airflow deployment at this folder (``dags_folder``, or a symlink) and set
@@ -26,6 +28,8 @@ FRAUDSTACK = os.environ.get(
 TRAIN_DAYS = int(os.environ.get("FRAUDSTACK_TRAIN_DAYS", "60"))
 SCHEDULE = os.environ.get("FRAUDSTACK_BATCH_SCHEDULE", "30 2 * * *")  # 02:30 UTC, nightly
 LOOK_BACK = f"{{{{ macros.ds_add(ds, -{TRAIN_DAYS}) }}}}"
+ORDER_DAYS = int(os.environ.get("FRAUDSTACK_ORDER_DAYS", "28"))
+ORDER_LOOK_BACK = f"{{{{ macros.ds_add(ds, -{ORDER_DAYS - 1}) }}}}"
 
 
 def command(step: str, first: str = "{{ ds }}") -> str:
@@ -52,5 +56,6 @@ with DAG(
     aggregates = BashOperator(task_id="aggregates", bash_command=command("aggregates"))
     profiles = BashOperator(task_id="profiles", bash_command=command("profiles", LOOK_BACK))
     train = BashOperator(task_id="train", bash_command=command("train", LOOK_BACK))
+    BashOperator(task_id="orders", bash_command=command("orders", ORDER_LOOK_BACK))
     clean >> [aggregates, profiles]
     profiles >> train

@@ -11,14 +11,11 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fraudstack.events import MAX_AMOUNT
+from fraudstack.events import EVENT_TOPICS, MAX_AMOUNT
 from fraudstack.simulator.records import SimEvent
 from fraudstack.simulator.settings import FaultRates
 
-TOPICS = {
-    "transaction": "transactions", "chargeback": "chargebacks",
-    "order_status": "order_status", "inventory": "inventory",
-}  # fmt: skip
+TOPICS = EVENT_TOPICS
 KEY_FIELDS = {"order_status": "order_id", "inventory": "product_id"}  # default: customer_id
 NULLABLE = ("device_id", "category", "quantity", "channel", "country", "lat", "account_age_days")
 

@@ -34,9 +34,11 @@ def test_the_dag_runs_each_step_after_what_it_needs(tmp_path: Path) -> None:
         "aggregates": ["clean"],
         "profiles": ["clean"],
         "train": ["profiles"],
+        "orders": [],
     }
     assert all(task["retries"] >= 1 and task["timeout_s"] for task in tasks.values())
     run = "/opt/fs/bin/fraudstack batch run"
     assert tasks["clean"]["command"] == f"{run} --from 2026-11-20 --to 2026-11-20 --steps clean"
     assert tasks["train"]["command"] == f"{run} --from 2026-09-21 --to 2026-11-20 --steps train"
+    assert tasks["orders"]["command"] == f"{run} --from 2026-10-24 --to 2026-11-20 --steps orders"
     assert report["catchup"] is False

@@ -65,7 +65,10 @@ def refused(host: str, port: int, login: tuple[str, str] | None) -> bool:
     try:
         cluster(host, port, timeout=20, credentials=login).connect().cluster.shutdown()
     except NoHostAvailable as exc:
-        return all(isinstance(e, AuthenticationFailed) for e in exc.errors.values())
+        # a dict of host -> error when the control connection failed; a session whose
+        # pools failed reports only a list of hosts, which says nothing about the login
+        errors = list(exc.errors.values()) if isinstance(exc.errors, dict) else []
+        return bool(errors) and all(isinstance(e, AuthenticationFailed) for e in errors)
     return False
 
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from streaming.stock import Limits, ProductStock, alert_records, monitor, stock_alerts
+from streaming.stock import (
+    Limits,
+    ProductStock,
+    alert_records,
+    hours_to_stockout,
+    monitor,
+    stock_alerts,
+)
 
 T0 = pd.Timestamp("2026-11-01T10:00:00")
 LIMITS = Limits(warning=30, critical=10, horizon_hours=24, window_seconds=3600)
@@ -160,3 +167,33 @@ def test_the_stock_query_keeps_state_across_micro_batches(spark, tmp_path: Path)
     records = [json.loads(r.value) for r in alert_records(out_df).collect()]
     assert {r["alert_id"] for r in records} == {r.alert_id for r in raised}
     assert records[0]["event_time"].endswith("Z")
+
+
+def test_the_projection_expects_the_busier_of_the_current_rate_and_the_profile() -> None:
+    sunday_10 = int(T0.value // 1_000)  # 2026-11-01 is a Sunday: hour of week 6 * 24 + 10
+    assert hours_to_stockout(100, 10.0, sunday_10) == pytest.approx(10.0)
+    assert hours_to_stockout(100, 10.0, sunday_10, [2.0] * 168) == pytest.approx(10.0)
+    assert hours_to_stockout(100, 0.0, sunday_10) is None
+    assert hours_to_stockout(100, 0.0, sunday_10, [0.0] * 168) is None
+    # quiet now, but Sunday 12:00-14:00 usually sells 40 an hour: out early in the 2nd hour
+    busy = [0.0] * 168
+    busy[6 * 24 + 12] = busy[6 * 24 + 13] = 40.0
+    assert hours_to_stockout(60, 1.0, sunday_10, busy) == pytest.approx(2 + 58 / 40)
+    # more than a week of stock: the current rate decides
+    assert hours_to_stockout(10_000, 1.0, sunday_10, busy) == pytest.approx(10_000.0)
+
+
+def test_a_demand_profile_warns_a_quiet_product_before_its_busy_hours() -> None:
+    steps = sales(0, 100, 2, units=1)  # 2 an hour now, 98 left: 49 hours, no alert
+    rows, _ = monitor("p-1", changes(*steps), ProductStock(), LIMITS)
+    assert alerts(rows) == []
+    busy = [0.0] * 168
+    for hour in range(6 * 24 + 14, 6 * 24 + 18):  # Sunday afternoons sell 30 an hour
+        busy[hour] = 30.0
+    rows, _ = monitor("p-1", changes(*steps), ProductStock(), LIMITS, busy)
+    [demand] = [r for r in rows if r["kind"] == "demand"]
+    # raised at the first sale (10:00, 99 left, 1 an hour so far): 4 sell by 14:00, the
+    # other 95 at 30 an hour
+    assert demand["stock_level"] == 99
+    assert demand["hours_to_stockout"] == pytest.approx(4 + 95 / 30)
+    assert "usual demand" in demand["message"]
