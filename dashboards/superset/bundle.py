@@ -81,7 +81,7 @@ def dataset_yaml(name: str, dataset: dict[str, Any], schema: str) -> dict[str, A
         "offset": 0,
         "cache_timeout": None,
         "schema": schema,
-        "sql": None,
+        "sql": dataset.get("sql"),  # a query over a table: a virtual dataset
         "params": None,
         "template_params": None,
         "filter_select_enabled": True,

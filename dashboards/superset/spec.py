@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 SPEC_DIR = Path(__file__).resolve().parent
-DASHBOARD_FILES = ("sales.yaml", "fraud.yaml", "quality.yaml")
+DASHBOARD_FILES = ("sales.yaml", "fraud.yaml", "quality.yaml", "orders.yaml")
 CHART_TYPES = ("big_number", "line", "bar", "table", "pivot")
 NAMESPACE = uuid.UUID("5b0f6a1e-2f55-4d1f-9a8e-6c0f1c2d3e4f")
 

@@ -53,7 +53,8 @@ def thrift(config: Config, sql: str) -> list[tuple[Any, ...]]:
 @pytest.fixture(scope="module")
 def warehouse(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
     """The batch layer's Hive tables in a database of this module, from 16 small days of
-    simulated history (the steps whose tables the dashboards read)."""
+    simulated history with their orders and stock (the steps whose tables the dashboards
+    read; the orders step also publishes its demand profiles to Cassandra)."""
     sections = {
         "batch": {
             "master_dir": f"{ROOT}/master",
@@ -75,9 +76,9 @@ def warehouse(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     }  # fmt: skip
     with overlaid(tmp_path_factory.mktemp("superset"), ROOT, sections) as config:
         cli("generate", "--days", "16", "--per-day", "800", "--customers", "1000",
-            "--seed", "11", "--start", "2026-08-01", "--to", "master")  # fmt: skip
+            "--seed", "11", "--start", "2026-08-01", "--orders", "--to", "master")  # fmt: skip
         try:
-            cli("batch", "run", "--steps", "clean,aggregates,train")  # profiles: no chart
+            cli("batch", "run", "--steps", "clean,aggregates,orders,train")  # profiles: no chart
             yield config
         finally:
             thrift(config, f"DROP DATABASE IF EXISTS {DATABASE} CASCADE")
@@ -106,7 +107,7 @@ def test_provisioning_twice_creates_everything_once(
     charts = [chart for dashboard in SPEC.dashboards for chart in dashboard.charts]
     assert second == first
     assert first.database == SPEC.database
-    assert first.datasets == len(SPEC.datasets) == 5
+    assert first.datasets == len(SPEC.datasets) == 8
     assert first.charts == len(charts)
     assert set(first.dashboards) == {d.title for d in SPEC.dashboards}
     for dashboard in SPEC.dashboards:  # each dashboard holds exactly its own charts
