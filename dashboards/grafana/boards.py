@@ -250,9 +250,92 @@ BATCH: tuple[Row, ...] = (
     ),
 )
 
+ORDER_CHANGES = "fraudstack_stream_order_status_changes_total"
+STOCK_ALERTS = "fraudstack_stream_stock_alerts_total"
+
+ORDERS: tuple[Row, ...] = (
+    (
+        "Orders",
+        (
+            Panel(
+                "Order status changes by status",
+                "changes/s",
+                ((f"sum by (status) (rate({ORDER_CHANGES}[1m]))", "{{status}}"),),
+                "Status changes the speed layer's orders query tracked, by the status entered "
+                "(valid and invalid).",
+            ),
+            Panel(
+                "Invalid transitions by status entered",
+                "changes/s",
+                (
+                    (
+                        f'sum by (status) (rate({ORDER_CHANGES}{{valid="false"}}[5m]))',
+                        "into {{status}}",
+                    ),
+                ),
+                "Changes the order lifecycle does not allow (e.g. delivered before shipped): "
+                "flagged, and listed by day in invalid_order_transitions_by_day.",
+            ),
+            Panel(
+                "Invalid share of status changes",
+                "percentunit",
+                (
+                    (
+                        f'sum(rate({ORDER_CHANGES}{{valid="false"}}[5m])) / '
+                        f"sum(rate({ORDER_CHANGES}[5m]))",
+                        "invalid / all",
+                    ),
+                ),
+            ),
+            Panel(
+                "Orders and stock queries: rows read",
+                "rows/s",
+                (
+                    (
+                        "sum by (query) (rate(fraudstack_stream_input_rows_total"
+                        '{query=~"orders|stock"}[1m]))',
+                        "{{query}}",
+                    ),
+                ),
+                "order_status and inventory events read from Kafka: a rate of changes near "
+                "zero with rows read means the events are not getting through.",
+            ),
+        ),
+    ),
+    (
+        "Stock",
+        (
+            Panel(
+                "Stock alerts by kind and severity",
+                "alerts/s",
+                (
+                    (
+                        f"sum by (kind, severity) (rate({STOCK_ALERTS}[5m]))",
+                        "{{kind}} {{severity}}",
+                    ),
+                ),
+                "threshold: stock fell to the warning or critical threshold; demand: at the "
+                "current sales rate or the demand profile's, the product runs out within the "
+                "demand horizon. One alert per product and level until it is restocked.",
+            ),
+            Panel(
+                "Stock alerts in the last hour",
+                "short",
+                (
+                    (
+                        f"sum by (kind, severity) (increase({STOCK_ALERTS}[1h]))",
+                        "{{kind}} {{severity}}",
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
 BOARDS: dict[str, tuple[str, tuple[Row, ...]]] = {
     "fraudstack-pipeline": ("fraudstack: pipeline", PIPELINE),
     "fraudstack-batch": ("fraudstack: batch layer and model", BATCH),
+    "fraudstack-orders": ("fraudstack: orders and stock", ORDERS),
 }
 
 
