@@ -21,7 +21,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
-def _row(row: Any) -> dict[str, Any]:
+def as_record(row: Any) -> dict[str, Any]:
+    """A driver row as a dict, its times UTC-aware."""
     record = row._asdict()
     for key, value in record.items():
         if isinstance(value, dt.datetime):
@@ -82,7 +83,7 @@ class AlertStore:
             if left <= 0:
                 break
             result = self.session.execute(self._alerts, (day, since, until, left))
-            rows.extend(_row(row) for row in result)
+            rows.extend(as_record(row) for row in result)
         return rows
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
@@ -90,7 +91,7 @@ class AlertStore:
         row = self.session.execute(self._alert, (alert_id,)).one()
         if row is None:
             return None
-        record = _row(row)
+        record = as_record(row)
         scored = self.session.execute(self._scored, (alert_id,)).one()
         if scored is not None:
             record.update(rule_score=scored.rule_score, model_score=scored.model_score)
@@ -99,7 +100,9 @@ class AlertStore:
 
     def customer_transactions(self, customer_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """The customer's newest scored transactions."""
-        return [_row(row) for row in self.session.execute(self._customer, (customer_id, limit))]
+        return [
+            as_record(row) for row in self.session.execute(self._customer, (customer_id, limit))
+        ]
 
     def minute_counts(self, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
         """Scored transactions per minute by ``dimension`` (decision | reason) and value,
@@ -138,7 +141,7 @@ class AlertStore:
 
     def labels(self, day: dt.date, limit: int = 100_000) -> list[dict[str, Any]]:
         """The verdicts given on ``day``, newest first."""
-        return [_row(row) for row in self.session.execute(self._labels, (day, limit))]
+        return [as_record(row) for row in self.session.execute(self._labels, (day, limit))]
 
 
 def read_verdicts(host: str, port: int, keyspace: str, days: list[dt.date]) -> list[dict[str, Any]]:

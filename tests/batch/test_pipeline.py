@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from pyhive import hive
+from pyspark.sql import functions as F
 
 from fraudstack.config import Config
 from storage import batch_views, model_registry
@@ -32,7 +33,8 @@ DATABASE = f"test_batch_{TAG}"
 TABLES = (
     "transactions_raw", "transactions_clean", "transactions_quarantine", "chargebacks_clean",
     "category_hourly", "sales_daily", "fraud_rates", "entity_profiles", "data_quality_runs",
-    "model_evaluations",
+    "model_evaluations", "order_status_clean", "inventory_clean", "order_funnel_daily",
+    "fulfilment_times", "demand_profiles",
 )  # fmt: skip
 
 
@@ -69,7 +71,7 @@ def batch(stack: Config, spark: Any, tmp_path_factory: pytest.TempPathFactory) -
     }
     with overlaid(tmp_path_factory.mktemp("batch"), ROOT, sections) as config:
         cli("generate", "--days", "20", "--per-day", "1500", "--customers", "1500",
-            "--seed", "5", "--start", "2026-07-01", "--to", "master")  # fmt: skip
+            "--seed", "5", "--start", "2026-07-01", "--orders", "--to", "master")  # fmt: skip
         try:
             yield config
         finally:
@@ -147,6 +149,54 @@ def test_profiles_reach_hive_cassandra_and_the_speed_layer(
     assert version and customers.count() == profiles.where("entity = 'customer'").count()
 
 
+def test_orders_give_a_funnel_fulfilment_times_and_demand_profiles(
+    spark: Any, batch: Config, first_run: str
+) -> None:
+    from batch.orders import STAGES
+
+    statuses = spark.table(f"{DATABASE}.order_status_clean")
+    assert statuses.count() == statuses.select("event_id").distinct().count() > 0
+    created = statuses.where("status = 'created'").select("order_id").distinct().count()
+    [(funnel_created, invalid, days)] = thrift(
+        batch, "SELECT sum(orders_created), sum(invalid_transitions), count(*) "
+        "FROM order_funnel_daily"
+    )  # fmt: skip
+    assert funnel_created == created and f"orders {created:,} created" in first_run
+    assert invalid > 0 and days >= 20  # the simulator skips a status now and then
+    [(paid, delivered)] = thrift(
+        batch, "SELECT sum(orders_paid), sum(orders_delivered) FROM order_funnel_daily"
+    )
+    assert created > paid > 0 and paid >= delivered > 0
+    times = spark.table(f"{DATABASE}.fulfilment_times").collect()
+    assert {r.stage for r in times} == set(STAGES)
+    assert all(0 <= r.p50_hours <= r.p90_hours <= r.max_hours for r in times)
+    profiles = spark.table(f"{DATABASE}.demand_profiles")
+    assert {str(r[0]) for r in profiles.select("profile_date").distinct().collect()} == {
+        "2026-07-21"
+    }
+    busiest = profiles.orderBy(F.desc("units_per_hour"), "product_id").first()
+    sold = spark.table(f"{DATABASE}.inventory_clean").where(
+        f"change_type = 'sale' AND product_id = '{busiest.product_id}'"
+    )
+    assert busiest.weeks == pytest.approx(20 / 7)
+    assert profiles.where(f"product_id = '{busiest.product_id}'").agg(
+        F.sum("units_per_hour")
+    ).first()[0] * busiest.weeks == pytest.approx(-sold.agg(F.sum("quantity_change")).first()[0])
+    host, port = batch.address("cassandra").split(":")
+    session = cluster(host, int(port)).connect(batch.keyspace)
+    row = session.execute(
+        "SELECT units_per_hour, weeks FROM demand_profiles WHERE product_id = %s",
+        [busiest.product_id],
+    ).one()
+    assert row.units_per_hour[busiest.hour_of_week] == pytest.approx(busiest.units_per_hour)
+    assert len(row.units_per_hour) == 168
+    # a re-run of the step replaces: the same funnel, not twice the orders
+    cli("batch", "run", "--steps", "orders")
+    spark.catalog.refreshTable(f"{DATABASE}.order_funnel_daily")
+    again = spark.table(f"{DATABASE}.order_funnel_daily").agg(F.sum("orders_created")).first()
+    assert again[0] == created
+
+
 def test_a_model_is_trained_evaluated_registered_and_promoted(
     spark: Any, batch: Config, first_run: str
 ) -> None:
@@ -168,7 +218,7 @@ def test_a_model_is_trained_evaluated_registered_and_promoted(
     assert (promoted == version) == evaluations.first().promoted
     # every step's outcome reaches Prometheus through the node exporter's textfile collector
     served = requests.get(f"http://{batch.address('node_exporter')}/metrics", timeout=10).text
-    for step in ("clean", "aggregates", "profiles", "train"):
+    for step in ("clean", "aggregates", "orders", "profiles", "train"):
         assert f'fraudstack_batch_last_success{{step="{step}"}} 1' in served
     assert 'fraudstack_model_test_metric{metric="auc_roc",scorer="model"}' in served
 

@@ -21,6 +21,7 @@ from fraudstack.config import Config
 from fraudstack.events import format_time
 from storage.alert_store import AlertStore
 from storage.kafka_producer import EventProducer
+from tests.browser import grid_text
 from tests.polling import wait_for
 from tests.speed_layer import running_speed_layer
 
@@ -65,11 +66,6 @@ def produce(config: Config, record: dict) -> None:
         producer.flush(30)
     finally:
         producer.close()
-
-
-def grid_text(page) -> str:
-    """The alert list's cells (the grid keeps an accessible table of what it draws)."""
-    return " ".join(page.locator("[data-testid=stDataFrame] td").all_text_contents())
 
 
 def pick(page, label: str, option: str, attempts: int = 5) -> None:

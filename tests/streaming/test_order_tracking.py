@@ -3,7 +3,9 @@
 
 One speed layer (its ``orders``, ``stock`` and ``quarantine`` queries) runs for the module
 with its own checkpoints; the notifier runs beside it with a local webhook receiver. Every
-order, customer and product is this run's own.
+order, customer and product is this run's own. The last test opens the analysts'
+order-tracking and stock-alerts pages (served by ``fraudstack up``) in headless Chromium
+on what this speed layer wrote.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fraudstack.config import Config
 from fraudstack.events import format_time
 from monitoring import block_alerts
 from storage.kafka_log import end_offsets, read_between
+from tests.browser import grid_text
 from tests.monitoring.conftest import Webhook
 from tests.polling import free_port, wait_for
 from tests.speed_layer import running_speed_layer
@@ -30,6 +33,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
 RUN = uuid.uuid4().hex[:8]
 ROOT = f"/tests/order-tracking-{RUN}"
 PRODUCT = f"p-{RUN}-hot"  # thresholds of its own: warning at 30, critical at 10
+SHOWN = f"p-{RUN}-ui"  # the browser test's product: the same thresholds
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +49,7 @@ def job(
 ) -> Iterator[Config]:
     """The notifier, then the speed layer's order, stock and quarantine queries."""
     sections = {
-        "stock": {"products": {PRODUCT: {"warning": 30, "critical": 10}}},
+        "stock": {"products": {p: {"warning": 30, "critical": 10} for p in (PRODUCT, SHOWN)}},
         "notifications": {
             "webhook_url": webhook.url, "email_to": None, "group": f"test-stock-{RUN}",
             "starting_offsets": "latest", "max_per_minute": 100_000,
@@ -89,19 +93,23 @@ def produce(config: Config, topic: str, records: list[tuple[str, bytes]]) -> Non
         producer.close()
 
 
-def order_change(order: str, status: str, when: dt.datetime, customer: str) -> dict[str, Any]:
+def order_change(
+    order: str, status: str, when: dt.datetime, customer: str, product: str = PRODUCT
+) -> dict[str, Any]:
     return {
         "schema_version": 1, "event_id": f"os-{RUN}-{order}-{status}",
         "order_id": f"o-{RUN}-{order}",
         "customer_id": f"c-{RUN}-{customer}", "status": status, "event_time": format_time(when),
-        "transaction_id": f"tx-{RUN}-{order}", "merchant_id": "m-00001", "product_id": PRODUCT,
+        "transaction_id": f"tx-{RUN}-{order}", "merchant_id": "m-00001", "product_id": product,
         "quantity": 1, "amount": 25.0, "currency": "USD",
     }  # fmt: skip
 
 
-def stock_change(n: int, kind: str, change: int, level: int, when: dt.datetime) -> dict[str, Any]:
+def stock_change(
+    n: int, kind: str, change: int, level: int, when: dt.datetime, product: str = PRODUCT
+) -> dict[str, Any]:
     return {
-        "schema_version": 1, "event_id": f"inv-{RUN}-{n:03d}", "product_id": PRODUCT,
+        "schema_version": 1, "event_id": f"inv-{RUN}-{product}-{n:03d}", "product_id": product,
         "event_time": format_time(when), "change_type": kind, "quantity_change": change,
         "stock_level": level, "merchant_id": "m-00001", "category": "toys",
     }  # fmt: skip
@@ -191,8 +199,8 @@ def test_an_orders_whole_history_is_queryable_in_order_and_invalid_input_is_flag
     }
 
 
-def stock_alerts(session: Any) -> list[Any]:
-    rows = session.execute("SELECT * FROM stock_alerts_by_product WHERE product_id = %s", [PRODUCT])
+def stock_alerts(session: Any, product: str = PRODUCT) -> list[Any]:
+    rows = session.execute("SELECT * FROM stock_alerts_by_product WHERE product_id = %s", [product])
     return sorted(rows, key=lambda r: r.event_time)
 
 
@@ -252,3 +260,47 @@ def test_falling_stock_raises_one_warning_then_one_critical_and_a_demand_alert_f
     ]
     critical = next(b for b in ours() if b["severity"] == "critical")
     assert "at 10 units" in critical["subject"] and critical["details"]["stock_level"] == 10
+
+
+@pytest.mark.browser
+def test_the_order_and_stock_pages_show_what_the_speed_layer_wrote(
+    job: Config, cassandra: Any, page, screenshots
+) -> None:
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+    steps = [("created", 0), ("confirmed", 5), ("paid", 10), ("delivered", 40)]  # no shipped
+    order = [order_change("ui", s, start + dt.timedelta(minutes=m), "ui", SHOWN) for s, m in steps]
+    stock = [
+        stock_change(0, "restock", 50, 50, start, SHOWN),
+        stock_change(1, "sale", -25, 25, start + dt.timedelta(minutes=30), SHOWN),  # warning
+        stock_change(2, "sale", -17, 8, start + dt.timedelta(minutes=60), SHOWN),  # critical
+    ]  # fmt: skip
+    produce(job, "order_status", wire(order, "order_id"))
+    produce(job, "inventory", wire(stock, "product_id"))
+    wait_for(lambda: len(history(cassandra, "ui")) == 4, 180, "the order's four changes")
+    wait_for(
+        lambda: {(a.kind, a.severity) for a in stock_alerts(cassandra, SHOWN)}
+        >= {("threshold", "warning"), ("threshold", "critical")}, 180, "the product's alerts",
+    )  # fmt: skip
+    base = f"http://{job.address('streamlit')}"
+
+    page.goto(f"{base}/orders?order=o-{RUN}-ui")
+    page.get_by_text("Order tracking").first.wait_for(timeout=60_000)
+    try:
+        wait_for(lambda: "delivered after paid" in grid_text(page), 30, "the order's history")
+    finally:
+        page.screenshot(path=screenshots / "streamlit-order-tracking.png", full_page=True)
+    cells = grid_text(page)
+    assert all(status in cells for status, _ in steps)
+    page.get_by_text("1 invalid transition(s)").wait_for(timeout=10_000)
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "delivered"
+
+    page.goto(f"{base}/stock?product={SHOWN}")
+    page.get_by_text("Stock alerts").first.wait_for(timeout=60_000)
+    try:
+        wait_for(lambda: SHOWN in grid_text(page), 30, "the product's alerts")
+    finally:
+        page.screenshot(path=screenshots / "streamlit-stock-alerts.png", full_page=True)
+    page.get_by_text("At or below threshold now").wait_for(timeout=10_000)
+    assert "critical" in grid_text(page) and "warning" in grid_text(page)
+    stock_now = page.get_by_test_id("stMetric").filter(has=page.get_by_text("Stock", exact=True))
+    assert stock_now.get_by_test_id("stMetricValue").inner_text() == "8"
