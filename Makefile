@@ -13,10 +13,10 @@ help: ## List the targets
 setup: ## Install Debian packages, the virtualenv and the service jars (idempotent)
 	@scripts/setup.sh
 
-demo: setup ## Set up, start the stack, run the batch layer on 30 days of history, then stream live transactions and watch them scored
+demo: setup ## Set up, start the stack, run the batch layer on 30 days of history (transactions, orders, stock), then stream live transactions and watch them scored
 	@$(BIN)/fraudstack up
 	@$(BIN)/fraudstack status
-	@$(BIN)/fraudstack generate --days 30 --per-day 10000 --to master
+	@$(BIN)/fraudstack generate --days 30 --per-day 10000 --orders --to master
 	@$(BIN)/fraudstack batch run
 	@# the live part watches new transactions: a first start skips whatever is already
 	@# on the topics (e.g. the test suite's records), a later one resumes its checkpoint
