@@ -1,6 +1,6 @@
 """Browser fixtures: Debian's headless Chromium driven by Playwright, screenshots kept.
 
-A test module (or conftest) that drives a browser imports the fixtures it uses from here.
+The fixtures are registered once for every test by ``tests/conftest.py``.
 
 Playwright's own browser download is not reachable here, so it drives the system
 Chromium (`make setup` installs it). Screenshots land in ``test-output/screenshots/``

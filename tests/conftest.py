@@ -1,4 +1,5 @@
-"""Shared fixtures: the real local stack (once per test session) and one SparkSession.
+"""Shared fixtures: the real local stack (once per test session), one SparkSession and
+one headless browser.
 
 Integration tests run against the same services a user gets from `fraudstack up`.
 If the stack is already up (a developer's session), it is reused and left running;
@@ -14,6 +15,10 @@ import pytest
 
 from fraudstack.config import Config, load_config
 from fraudstack.stack import launcher
+
+# one headless Chromium for the whole session: Playwright's sync API allows one instance
+# at a time, so its fixtures are defined here once, not per folder
+from tests.browser import browser, page, screenshots  # noqa: F401
 
 
 @pytest.fixture(scope="session")
