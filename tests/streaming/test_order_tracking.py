@@ -154,15 +154,16 @@ def test_an_orders_whole_history_is_queryable_in_order_and_invalid_input_is_flag
     assert [r.status for r in rows] == [s for s, _ in steps], "oldest first, each change once"
     assert [r.seconds_in_previous_status for r in rows] == [None, 120.0, 480.0, 85_800.0, 172_800.0]
     assert all(r.is_valid_transition for r in rows)
-    newest_first = list(
-        cassandra.execute(
+
+    def by_customer() -> list[str]:  # written after the by-order rows: wait for it too
+        rows = cassandra.execute(
             "SELECT order_id, status FROM order_status_by_customer WHERE customer_id = %s",
             [f"c-{RUN}-ann"],
         )
-    )
-    assert [r.status for r in newest_first if r.order_id.endswith("-good")] == [
-        s for s, _ in reversed(steps)
-    ]
+        return [r.status for r in rows if r.order_id.endswith("-good")]
+
+    wait_for(lambda: len(by_customer()) == 5, 60, "the good order's changes by customer")
+    assert by_customer() == [s for s, _ in reversed(steps)]
 
     wait_for(lambda: len(history(cassandra, "bad")) == 5, 120, "the bad order")
     flagged = [
@@ -175,10 +176,14 @@ def test_an_orders_whole_history_is_queryable_in_order_and_invalid_input_is_flag
         ("shipped", "shipped after delivered (allowed: refunded)"),
     ]
     day = (start + dt.timedelta(minutes=60)).date()
-    listed = cassandra.execute(
-        "SELECT order_id, status FROM invalid_order_transitions_by_day WHERE day = %s", [day]
-    )
-    assert (f"o-{RUN}-bad", "delivered") in {(r.order_id, r.status) for r in listed}
+
+    def listed() -> set[tuple[str, str]]:
+        rows = cassandra.execute(
+            "SELECT order_id, status FROM invalid_order_transitions_by_day WHERE day = %s", [day]
+        )
+        return {(r.order_id, r.status) for r in rows}
+
+    wait_for(lambda: (f"o-{RUN}-bad", "delivered") in listed(), 60, "the flagged transition")
 
     def quarantined() -> dict[str, str]:
         today = dt.datetime.now(dt.UTC).date()
