@@ -25,7 +25,7 @@ demo: setup ## Set up, start the stack, run the batch layer on 30 days of histor
 	@echo "live generator: 50 transactions/s for 90 s (log: .fraudstack/logs/demo-generator.log)"
 	@$(BIN)/fraudstack generate --rate 50 --duration 90 --customers 50000 \
 		> .fraudstack/logs/demo-generator.log 2>&1 & \
-	$(BIN)/fraudstack stream watch --duration 110; wait
+	$(BIN)/fraudstack stream watch --duration 180; wait
 	@$(BIN)/fraudstack stream status
 	@echo "The speed layer keeps running: fraudstack stream stop (or make down) stops it."
 
