@@ -139,14 +139,18 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def scored_count(session: Any, ids: list[str]) -> int:
+def unscored(session: Any, ids: list[str]) -> list[str]:
+    """The ids not (yet) in ``scored_transactions``; a read that timed out counts as not yet
+    (a loaded node may time out a few of many point reads)."""
     from cassandra.concurrent import execute_concurrent_with_args
 
     statement = session.prepare(
         "SELECT transaction_id FROM scored_transactions WHERE transaction_id = ?"
     )
-    results = execute_concurrent_with_args(session, statement, [(i,) for i in ids], concurrency=64)
-    return sum(1 for _, rows in results for _ in rows)
+    results = execute_concurrent_with_args(
+        session, statement, [(i,) for i in ids], concurrency=64, raise_on_first_error=False
+    )
+    return [i for i, (ok, rows) in zip(ids, results, strict=True) if not ok or not list(rows)]
 
 
 def ensure_job(config: Config) -> bool:
@@ -162,7 +166,8 @@ def wait_recovered(config: Config, session: Any, ids: list[str], since: float) -
     deadline = since + RECOVERY_LIMIT
     remaining = list(ids)
     while time.monotonic() < deadline:
-        if scored_count(session, remaining) == len(remaining):
+        remaining = unscored(session, remaining)  # each poll reads only what is still missing
+        if not remaining:
             return round(time.monotonic() - since, 1)
         ensure_job(config)
         time.sleep(2)
