@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
@@ -24,16 +23,6 @@ from tests.polling import free_port
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "alerts" / "app.py")
 RUN = uuid.uuid4().hex[:8]
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    """Each test's app reads its own configuration and opens its own session."""
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
@@ -34,14 +32,6 @@ def password(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(ENV_PASSWORD, value)
     monkeypatch.setenv("TEST_LOGIN", "on")
     return value
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def page_text(at: AppTest) -> str:
