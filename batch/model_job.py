@@ -35,6 +35,7 @@ class ModelSettings:
     gap_days: int = 7
     min_train_days: int = 2
     min_improvement: float = 0.0  # average precision the candidate must add
+    max_train_negatives: int | None = 400_000  # legitimate training rows the trees see
     trees: dict[str, Any] | None = None
 
     @classmethod
@@ -98,7 +99,10 @@ def train_candidate(
     sets = training.periods(dataset_df, split, last + dt.timedelta(days=1))
     for frame in sets.values():
         frame.cache()
-    model = training.fit(sets["train"], sets["validation"], settings.trees or {})
+    fitted_df, kept = training.sample_negatives(
+        sets["train"], settings.max_train_negatives, int((settings.trees or {}).get("seed", 7))
+    )
+    model = training.fit(fitted_df, sets["validation"], settings.trees or {})
     report = {
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "data": [str(first), str(last)],
@@ -106,6 +110,7 @@ def train_candidate(
         "label_delay_days": settings.label_delay_days,
         "gap_days": settings.gap_days,
         "sizes": {name: _size(frame) for name, frame in sets.items()},
+        "train_legitimate_fraction": kept,
         "test": evaluation.evaluate(score(sets["test"], policy, model, "candidate"), policy),
     }
     return model, report, sets

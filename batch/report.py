@@ -29,6 +29,9 @@ def print_report(report: dict[str, Any]) -> None:
         for name, s in report["sizes"].items()
     )
     console.print(f"[bold]data[/bold] {report['data'][0]}..{report['data'][1]}; {split}")
+    kept = report.get("train_legitimate_fraction", 1.0)
+    if kept < 1.0:
+        sizes += f"; the trees saw {kept:.1%} of train's legitimate transactions (every fraud)"
     console.print(f"[bold]sizes[/bold] {sizes}")
     test = report["test"]
     table = Table(

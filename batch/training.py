@@ -147,6 +147,31 @@ def periods(dataset_df: DataFrame, split: Split, labels_known_at: dt.date) -> di
     }
 
 
+def sample_negatives(
+    train_df: DataFrame, max_negatives: int | None, seed: int = 7
+) -> tuple[DataFrame, float]:
+    """Keep every fraud and at most about ``max_negatives`` legitimate transactions.
+
+    The trees learn as much from a sample of the (plentiful) legitimate transactions,
+    and their time grows with the rows they pass over; the weight in :func:`fit`
+    balances whatever is kept, and Platt scaling on the untouched validation period
+    puts the probabilities back on the real fraud rate.
+
+    Returns:
+        The training rows and the fraction of legitimate ones kept (1.0: all).
+    """
+    if not max_negatives:
+        return train_df, 1.0
+    negatives = train_df.where(F.col("label") == 0.0).count()
+    if negatives <= max_negatives:
+        return train_df, 1.0
+    fraction = max_negatives / negatives
+    kept = train_df.where(F.col("label") == 1.0).unionByName(
+        train_df.where(F.col("label") == 0.0).sample(fraction=fraction, seed=seed)
+    )
+    return kept, round(fraction, 6)
+
+
 def fit(train_df: DataFrame, validation_df: DataFrame, params: dict[str, Any]) -> Any:
     """Gradient-boosted trees on train (fraud weighted up to balance the classes), then
     Platt scaling on validation so ``probability`` is a calibrated p(fraud).

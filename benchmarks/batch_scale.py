@@ -141,6 +141,38 @@ def step_metrics(folder: Path) -> tuple[dict[str, float], dict[str, dict[str, fl
     return seconds, rows
 
 
+def model_quality(config: Config, root: str) -> dict[str, Any] | None:
+    """The registered candidate's sizes and test metrics (its ``metrics.json``, read through
+    WebHDFS), or None when the run registered no model."""
+    import requests
+
+    base = f"http://{config.address('namenode', 'http_port')}/webhdfs/v1{root}/models"
+    user = {"user.name": "fraudstack"}
+    listing = requests.get(base, params={"op": "LISTSTATUS", **user}, timeout=60)
+    if not listing.ok:
+        return None
+    names = [s["pathSuffix"] for s in listing.json()["FileStatuses"]["FileStatus"]]
+    versions = sorted(n for n in names if n.startswith("version="))
+    if not versions:
+        return None
+    answer = requests.get(f"{base}/{versions[-1]}/metrics.json",
+                          params={"op": "OPEN", **user}, timeout=60)  # fmt: skip
+    answer.raise_for_status()
+    report = answer.json()
+    headline = (
+        "auc_roc",
+        "average_precision",
+        "precision_review",
+        "recall_review",
+        "card_precision_at_100",
+    )
+    return {"sizes": report["sizes"],
+            "train_legitimate_fraction": report.get("train_legitimate_fraction", 1.0),
+            "test": {scorer: {k: report["test"][scorer].get(k) for k in headline}
+                     for scorer in ("rules", "model", "combined")},
+            "promoted": report["promotion"]["promote"]}  # fmt: skip
+
+
 def drop(config: Config, root: str, name: str) -> None:
     """Remove what a size created: its Hive database, Cassandra keyspace and HDFS folder."""
     from pyhive import hive
@@ -196,12 +228,13 @@ def one_size(base: Config, size: int, days: int, timeout: float) -> dict[str, An
         folder = history["folder"]
         batch = run_batch(history["env"], days, folder / "batch.log", timeout)
         steps, rows = step_metrics(folder / "metrics")
+        model = model_quality(base, history["root"]) if batch["exit_code"] == 0 else None
         print(f"{size:,}: batch exit {batch['exit_code']}, {batch['seconds']} s, {steps}")
     read = rows.get("clean", {}).get("rows_read", 0)
     per_million = {key: round(s / read * 1e6, 1) for key, s in
                    {"total": batch["seconds"], **steps}.items()} if read else {}  # fmt: skip
     return {"size": size, "rows_read": read, "generation": history["generation"],
-            "batch": {**batch, "steps_seconds": steps, "rows": rows},
+            "batch": {**batch, "steps_seconds": steps, "rows": rows}, "model": model,
             "seconds_per_million_rows": per_million}  # fmt: skip
 
 

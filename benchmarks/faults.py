@@ -161,9 +161,11 @@ def ensure_job(config: Config) -> bool:
     return True
 
 
-def wait_recovered(config: Config, session: Any, ids: list[str], since: float) -> float | None:
-    """Seconds from ``since`` until every id is scored (None: not within the limit)."""
-    deadline = since + RECOVERY_LIMIT
+def wait_recovered(
+    config: Config, session: Any, ids: list[str], since: float, limit: float = RECOVERY_LIMIT
+) -> float | None:
+    """Seconds from ``since`` until every id is scored (None: not within ``limit``)."""
+    deadline = since + limit
     remaining = list(ids)
     while time.monotonic() < deadline:
         remaining = unscored(session, remaining)  # each poll reads only what is still missing
@@ -329,7 +331,10 @@ def run_scenario(
             session = connection.connect(config.keyspace)
             time.sleep(AFTER)
             traffic.stop()
-            recovery = wait_recovered(config, session, traffic.acked_by(fault_ended), fault_ended)
+            # a backlog drains at the job's rate: the longer the fault, the longer to wait
+            limit = RECOVERY_LIMIT + 6 * (fault_ended - fault_started)
+            acked = traffic.acked_by(fault_ended)
+            recovery = wait_recovered(config, session, acked, fault_ended, limit)
             ensure_job(config)
             print(f"{name}: recovered in {recovery}s; reconciling", flush=True)
             result = audit(config, since, now() + dt.timedelta(seconds=1), spark=spark, wait=300)

@@ -36,6 +36,21 @@ def days_between(since: dt.datetime, until: dt.datetime) -> list[dt.date]:
     return [last - dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def read_by_day(
+    session: Session, statement: Any, since: dt.datetime, until: dt.datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Rows of a day-partitioned table with ``since <= event_time < until``: one bounded
+    query per day, newest day first, ``limit`` rows in all. ``statement`` binds
+    (day, since, until, limit)."""
+    rows: list[dict[str, Any]] = []
+    for day in days_between(since, until):
+        left = limit - len(rows)
+        if left <= 0:
+            break
+        rows.extend(as_record(row) for row in session.execute(statement, (day, since, until, left)))
+    return rows
+
+
 @dataclass
 class AlertStore:
     """Prepared statements over one keyspace of the speed layer's tables."""
@@ -77,14 +92,7 @@ class AlertStore:
     ) -> list[dict[str, Any]]:
         """REVIEW and BLOCK alerts with ``since <= event_time < until``, newest first,
         at most ``limit`` (one bounded query per day, newest day first)."""
-        rows: list[dict[str, Any]] = []
-        for day in days_between(since, until):
-            left = limit - len(rows)
-            if left <= 0:
-                break
-            result = self.session.execute(self._alerts, (day, since, until, left))
-            rows.extend(as_record(row) for row in result)
-        return rows
+        return read_by_day(self.session, self._alerts, since, until, limit)
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
         """One alert with its features, model version and verdict; None if unknown."""

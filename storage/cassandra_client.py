@@ -9,9 +9,11 @@ needs none.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 LOCAL_DATACENTER = "datacenter1"  # SimpleSnitch's datacenter, the single-node default
@@ -54,3 +56,15 @@ def cluster(
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         auth_provider=PlainTextAuthProvider(*login) if login else None,
     )
+
+
+@contextmanager
+def connected(
+    host: str, port: int, keyspace: str | None = None, timeout: float = 10.0
+) -> Iterator[Session]:
+    """A session on :func:`cluster` (in ``keyspace`` if given), shut down on the way out."""
+    connection = cluster(host, port, timeout)
+    try:
+        yield connection.connect(keyspace)
+    finally:
+        connection.shutdown()

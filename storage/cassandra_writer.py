@@ -60,23 +60,29 @@ def with_retries(
     table: str,
     retries: int = RETRIES,
     pause: float = 1.0,
-) -> int:
+    action: str = "writes to",
+) -> list[Any]:
     """Run ``execute`` over ``rows``, then again over the rows that failed, up to ``retries``
-    times with a doubling pause: safe because every write is an upsert.
+    times with a doubling pause: safe for upserts and reads, which any number of tries
+    leaves the same.
+
+    Returns:
+        The results of the rows, the first round's successes first.
 
     Raises:
         RuntimeError: rows still failed after the last round; the message holds an error.
     """
-    pending = rows
+    pending, done = rows, []
     for attempt in range(retries + 1):
         results = execute(pending)
+        done += [result for ok, result in results if ok]
         failed = [row for row, (ok, _) in zip(pending, results, strict=True) if not ok]
         if not failed:
-            return len(rows)
+            return done
         if attempt == retries:
             error = next(result for ok, result in results if not ok)
             raise RuntimeError(
-                f"{len(failed)} of {len(rows)} writes to {table} failed after {retries} "
+                f"{len(failed)} of {len(rows)} {action} {table} failed after {retries} "
                 f"retries: {error}"
             )
         time.sleep(pause * 2**attempt)
@@ -108,7 +114,7 @@ def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
             )
         )
 
-    return with_retries(execute, list(rows), target.table)
+    return len(with_retries(execute, list(rows), target.table))
 
 
 def _write_partition(target: CassandraTarget, partition: Iterator[Row]) -> None:

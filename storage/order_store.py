@@ -14,7 +14,7 @@ from typing import Any
 
 from cassandra.cluster import Session
 
-from storage.alert_store import as_record, days_between
+from storage.alert_store import as_record, read_by_day
 
 LEVELS_CAP = 20_000  # stock_levels rows read for the below-threshold list
 
@@ -62,14 +62,14 @@ class OrderStore:
         self, since: dt.datetime, until: dt.datetime, limit: int = 200
     ) -> list[dict[str, Any]]:
         """Invalid status transitions with ``since <= event_time < until``, newest first."""
-        return self._by_day(self._invalid, since, until, limit)
+        return read_by_day(self.session, self._invalid, since, until, limit)
 
     def stock_alerts(
         self, since: dt.datetime, until: dt.datetime, limit: int = 500
     ) -> list[dict[str, Any]]:
         """Stock alerts (threshold and demand) with ``since <= event_time < until``, newest
         first."""
-        return self._by_day(self._alerts, since, until, limit)
+        return read_by_day(self.session, self._alerts, since, until, limit)
 
     def product_alerts(self, product_id: str, limit: int = 200) -> list[dict[str, Any]]:
         """A product's stock alerts, newest first."""
@@ -84,17 +84,3 @@ class OrderStore:
     def stock_levels(self, cap: int = LEVELS_CAP) -> list[dict[str, Any]]:
         """Every product's latest level (in token order), at most ``cap``."""
         return [as_record(row) for row in self.session.execute(self._levels, (cap,))]
-
-    def _by_day(
-        self, statement: Any, since: dt.datetime, until: dt.datetime, limit: int
-    ) -> list[dict[str, Any]]:
-        """One bounded query per day partition, newest day first, ``limit`` rows in all."""
-        rows: list[dict[str, Any]] = []
-        for day in days_between(since, until):
-            left = limit - len(rows)
-            if left <= 0:
-                break
-            rows.extend(
-                as_record(row) for row in self.session.execute(statement, (day, since, until, left))
-            )
-        return rows

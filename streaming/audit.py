@@ -148,11 +148,27 @@ def _compare(
 
 
 def _rows(session: Any, cql: str, keys: list[Any]) -> Iterator[Any]:
-    """Every row of ``cql`` (one ``?``) over ``keys``, 64 queries in flight; raises on error."""
+    """Every row of ``cql`` (one ``?``) over ``keys``, 32 queries in flight. Reads that
+    time out (a node busy with a draining job's writes) are sent again, up to 5 rounds.
+
+    Raises:
+        RuntimeError: reads still failed after the retries.
+    """
     from cassandra.concurrent import execute_concurrent_with_args
 
+    from storage.cassandra_writer import with_retries
+
     statement = session.prepare(cql)
-    for _, rows in execute_concurrent_with_args(session, statement, [(k,) for k in keys], 64):
+
+    def execute(batch: list[Any]) -> list[tuple[bool, Any]]:
+        return list(
+            execute_concurrent_with_args(
+                session, statement, batch, concurrency=32, raise_on_first_error=False
+            )
+        )
+
+    table = cql.split(" FROM ", 1)[1].split()[0]
+    for rows in with_retries(execute, [(k,) for k in keys], table, 5, 2.0, "reads of"):
         yield from rows
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pyspark.sql import functions as F
 
-from batch.training import Split, fit, plan_split, with_label
+from batch.training import Split, fit, plan_split, sample_negatives, with_label
 from fraudstack.scoring import MODEL_FEATURES, with_model_score
 
 D = dt.date
@@ -55,7 +55,10 @@ def test_the_fitted_model_is_calibrated_and_scores_through_the_shared_contract(s
         rows.append((f"t{i}", *values, 1.0 if fraud else 0.0))
     df = spark.createDataFrame(rows, ["transaction_id", *MODEL_FEATURES, "label"])
     train_df, validation_df = df.where("transaction_id < 't6'"), df.where("transaction_id >= 't6'")
-    model = fit(train_df, validation_df, {"max_iter": 10, "max_depth": 3})
+    # the trees see every fraud and a sample of the rest; calibration undoes the sampling
+    sampled_df, kept = sample_negatives(train_df, 200)
+    assert kept < 0.5
+    model = fit(sampled_df, validation_df, {"max_iter": 10, "max_depth": 3})
     sample = df.drop("label").limit(300)
     scored = with_model_score(sample, model, "v1").join(
         df.select("transaction_id", "label"), "transaction_id"
@@ -66,3 +69,18 @@ def test_the_fitted_model_is_calibrated_and_scores_through_the_shared_contract(s
     high = scored.where("amount_usd > 500").agg(F.avg("model_score")).first()[0]
     low = scored.where("amount_usd < 400").agg(F.avg("model_score")).first()[0]
     assert high > 0.3 > low
+
+
+@pytest.mark.spark
+def test_sampling_keeps_every_fraud_and_about_the_cap_of_the_rest(spark) -> None:
+    df = spark.createDataFrame(
+        [(f"t{i}", 1.0 if i % 50 == 0 else 0.0) for i in range(5000)], ["transaction_id", "label"]
+    )
+    sampled_df, kept = sample_negatives(df, 1000)
+    rows = sampled_df.groupBy("label").agg(F.count("*").alias("n")).collect()
+    counts = {r.label: r.n for r in rows}
+    assert counts[1.0] == 100
+    assert 800 < counts[0.0] < 1200
+    assert kept == pytest.approx(1000 / 4900, abs=1e-6)
+    assert sample_negatives(df, 10_000) == (df, 1.0)
+    assert sample_negatives(df, None) == (df, 1.0)

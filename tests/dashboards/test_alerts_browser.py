@@ -39,11 +39,10 @@ def job(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
 
 @pytest.fixture(scope="module")
 def store(job: Config) -> Iterator[AlertStore]:
-    from storage.cassandra_client import cluster
+    from storage.cassandra_client import connected
 
-    session = cluster(job.host("cassandra"), job.port("cassandra")).connect()
-    yield AlertStore(session, job.keyspace)
-    session.cluster.shutdown()
+    with connected(job.host("cassandra"), job.port("cassandra")) as session:
+        yield AlertStore(session, job.keyspace)
 
 
 def new_account_big_buy(n: int) -> dict:

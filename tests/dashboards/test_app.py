@@ -27,11 +27,10 @@ RUN = uuid.uuid4().hex[:8]
 
 @pytest.fixture(scope="module")
 def store(stack: Config) -> Iterator[AlertStore]:
-    from storage.cassandra_client import cluster
+    from storage.cassandra_client import connected
 
-    session = cluster(stack.host("cassandra"), stack.port("cassandra")).connect()
-    yield AlertStore(session, stack.keyspace)
-    session.cluster.shutdown()
+    with connected(stack.host("cassandra"), stack.port("cassandra")) as session:
+        yield AlertStore(session, stack.keyspace)
 
 
 def put_alert(store: AlertStore, n: int, decision: str, score: float, reasons: list[str]) -> dict:

@@ -38,11 +38,10 @@ def stock_alerts_page() -> None:
 
 @pytest.fixture(scope="module")
 def store(stack: Config) -> Iterator[OrderStore]:
-    from storage.cassandra_client import cluster
+    from storage.cassandra_client import connected
 
-    session = cluster(stack.host("cassandra"), stack.port("cassandra")).connect()
-    yield OrderStore(session, stack.keyspace)
-    session.cluster.shutdown()
+    with connected(stack.host("cassandra"), stack.port("cassandra")) as session:
+        yield OrderStore(session, stack.keyspace)
 
 
 def insert(store: OrderStore, table: str, row: dict[str, Any]) -> None:

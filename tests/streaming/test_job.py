@@ -56,11 +56,10 @@ def job(stack: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
 
 @pytest.fixture(scope="module")
 def cassandra(job: Config) -> Iterator[Any]:
-    from storage.cassandra_client import cluster
+    from storage.cassandra_client import connected
 
-    session = cluster(job.host("cassandra"), job.port("cassandra")).connect(job.keyspace)
-    yield session
-    session.cluster.shutdown()
+    with connected(job.host("cassandra"), job.port("cassandra"), job.keyspace) as session:
+        yield session
 
 
 # --- test data --------------------------------------------------------------------

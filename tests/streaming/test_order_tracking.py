@@ -74,11 +74,10 @@ def job(
 
 @pytest.fixture(scope="module")
 def cassandra(job: Config) -> Iterator[Any]:
-    from storage.cassandra_client import cluster
+    from storage.cassandra_client import connected
 
-    session = cluster(job.host("cassandra"), job.port("cassandra")).connect(job.keyspace)
-    yield session
-    session.cluster.shutdown()
+    with connected(job.host("cassandra"), job.port("cassandra"), job.keyspace) as session:
+        yield session
 
 
 def produce(config: Config, topic: str, records: list[tuple[str, bytes]]) -> None:
