@@ -2,7 +2,8 @@
 
 Run with the stack up: `.fraudstack/venv/bin/python benchmarks/batch_scale.py` (smoke
 run: `--sizes 20000,40000 --output /tmp/batch_scale.json`). Writes
-benchmarks/results/batch_scale.json, rewritten after every size. For each size:
+benchmarks/results/batch_scale.json, rewritten after every size (the latest result of
+sizes not run this time is kept). For each size:
 
 - generate (timed apart, not batch time): the simulator writes DAYS days of history, the
   daily volume set from the weekday shape so the sales add up to the size (one customer
@@ -228,7 +229,10 @@ def one_size(base: Config, size: int, days: int, timeout: float) -> dict[str, An
         folder = history["folder"]
         batch = run_batch(history["env"], days, folder / "batch.log", timeout)
         steps, rows = step_metrics(folder / "metrics")
-        model = model_quality(base, history["root"]) if batch["exit_code"] == 0 else None
+        try:  # a report that cannot be read must not cost the timings
+            model = model_quality(base, history["root"]) if batch["exit_code"] == 0 else None
+        except (OSError, KeyError, ValueError) as error:
+            model = {"error": f"model report not read: {error!r}"}
         print(f"{size:,}: batch exit {batch['exit_code']}, {batch['seconds']} s, {steps}")
     read = rows.get("clean", {}).get("rows_read", 0)
     per_million = {key: round(s / read * 1e6, 1) for key, s in
@@ -273,9 +277,16 @@ def main() -> None:
     parser.add_argument("--output", type=Path,
                         default=Path(__file__).parent / "results" / "batch_scale.json")  # fmt: skip
     args = parser.parse_args()
-    base, runs = load_config(), []
-    for size in (int(s) for s in args.sizes.split(",")):
-        runs.append(one_size(base, size, args.days, args.timeout))
+    base, sizes = load_config(), [int(s) for s in args.sizes.split(",")]
+    runs = []  # sizes measured apart: keep the other sizes' latest results
+    if args.output.exists():
+        earlier = json.loads(args.output.read_text())
+        runs = [{"measured_at": earlier["measured_at"], **r} for r in earlier["runs"]
+                if r["size"] not in sizes]  # fmt: skip
+    for size in sizes:
+        began = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        runs.append({"measured_at": began, **one_size(base, size, args.days, args.timeout)})
+        runs.sort(key=lambda r: r["size"])
         args.output.parent.mkdir(parents=True, exist_ok=True)  # after each size: a crash keeps it
         args.output.write_text(json.dumps(results(base, args.days, runs), indent=2) + "\n")
     print(args.output.read_text())
