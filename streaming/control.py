@@ -155,6 +155,9 @@ def mark_expected(config: Config, job: Job, running: bool) -> None:
     write_to_textfile(str(config.textfile_dir / f"{job.name}.prom"), registry)
 
 
+PORT_RELEASE_SECONDS = 30.0  # how long a start waits for the metrics port to be free
+
+
 def start(
     config: Config,
     queries: tuple[str, ...] = (),
@@ -175,10 +178,14 @@ def start(
     pid_file = launcher.pid_file(config, job.name)
     if pid_file.running_pid():
         raise StreamError(f"{job.name} is already running (`fraudstack stream status`)")
-    if process.port_in_use(config.raw["host"], job.metrics_port):
-        raise StreamError(
-            f"port {job.metrics_port} is taken by {launcher.port_owner(job.metrics_port)}"
-        )
+    # a job killed a moment ago may have processes still exiting that hold the port
+    freed_by = time.monotonic() + PORT_RELEASE_SECONDS
+    while process.port_in_use(config.raw["host"], job.metrics_port):
+        if time.monotonic() > freed_by:
+            raise StreamError(
+                f"port {job.metrics_port} is taken by {launcher.port_owner(job.metrics_port)}"
+            )
+        time.sleep(0.5)
     stop_file(config, job).unlink(missing_ok=True)
     argv, env = command(config, queries, job, None if realtime else starting_offsets)
     log = launcher.log_path(config, job.name)
