@@ -90,6 +90,30 @@ def with_retries(
     raise AssertionError("unreachable")
 
 
+def execute_with_retries(
+    session: Session,
+    statement: Any,
+    params: list[Any],
+    table: str,
+    concurrency: int,
+    retries: int = RETRIES,
+    pause: float = 1.0,
+    action: str = "writes to",
+) -> list[Any]:
+    """``statement`` over every tuple of ``params``, ``concurrency`` in flight; those that
+    fail are sent again (:func:`with_retries`). Returns the results (result sets)."""
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    def execute(batch: list[Any]) -> list[tuple[bool, Any]]:
+        return list(
+            execute_concurrent_with_args(
+                session, statement, batch, concurrency=concurrency, raise_on_first_error=False
+            )
+        )
+
+    return with_retries(execute, params, table, retries, pause, action)
+
+
 def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
     """Upsert ``rows`` (values in ``target.columns`` order) and return how many were written.
 
@@ -98,8 +122,6 @@ def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
     Raises:
         RuntimeError: writes still failed after the retries; the message holds an error.
     """
-    from cassandra.concurrent import execute_concurrent_with_args
-
     session = worker_session(target.host, target.port)
     prepared = session.prepare(target.insert_cql())
     if target.consistency:
@@ -107,14 +129,8 @@ def write_rows(target: CassandraTarget, rows: Iterable[Sequence[Any]]) -> int:
 
         prepared.consistency_level = ConsistencyLevel.name_to_value[target.consistency]
 
-    def execute(batch: list[Any]) -> list[tuple[bool, Any]]:
-        return list(
-            execute_concurrent_with_args(
-                session, prepared, batch, concurrency=target.concurrency, raise_on_first_error=False
-            )
-        )
-
-    return len(with_retries(execute, list(rows), target.table))
+    written = execute_with_retries(session, prepared, list(rows), target.table, target.concurrency)
+    return len(written)
 
 
 def _write_partition(target: CassandraTarget, partition: Iterator[Row]) -> None:

@@ -154,21 +154,13 @@ def _rows(session: Any, cql: str, keys: list[Any]) -> Iterator[Any]:
     Raises:
         RuntimeError: reads still failed after the retries.
     """
-    from cassandra.concurrent import execute_concurrent_with_args
-
-    from storage.cassandra_writer import with_retries
-
-    statement = session.prepare(cql)
-
-    def execute(batch: list[Any]) -> list[tuple[bool, Any]]:
-        return list(
-            execute_concurrent_with_args(
-                session, statement, batch, concurrency=32, raise_on_first_error=False
-            )
-        )
+    from storage.cassandra_writer import execute_with_retries
 
     table = cql.split(" FROM ", 1)[1].split()[0]
-    for rows in with_retries(execute, [(k,) for k in keys], table, 5, 2.0, "reads of"):
+    params = [(k,) for k in keys]
+    for rows in execute_with_retries(
+        session, session.prepare(cql), params, table, 32, retries=5, pause=2.0, action="reads of"
+    ):
         yield from rows
 
 
