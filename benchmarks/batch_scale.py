@@ -51,7 +51,7 @@ from fraudstack.config import Config, load_config
 from fraudstack.simulator.generator import WEEKDAY
 from fraudstack.simulator.run import to_parquet, wire_history
 from fraudstack.simulator.settings import SimulatorSettings
-from storage.master_dataset import delete_from_hdfs
+from storage.master_dataset import delete_from_hdfs, list_hdfs, read_from_hdfs
 
 SIZES = (1_000_000, 5_000_000, 10_000_000)
 DAYS, SEED, START = 35, 11, dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
@@ -145,21 +145,12 @@ def step_metrics(folder: Path) -> tuple[dict[str, float], dict[str, dict[str, fl
 def model_quality(config: Config, root: str) -> dict[str, Any] | None:
     """The registered candidate's sizes and test metrics (its ``metrics.json``, read through
     WebHDFS), or None when the run registered no model."""
-    import requests
-
-    base = f"http://{config.address('namenode', 'http_port')}/webhdfs/v1{root}/models"
-    user = {"user.name": "fraudstack"}
-    listing = requests.get(base, params={"op": "LISTSTATUS", **user}, timeout=60)
-    if not listing.ok:
-        return None
-    names = [s["pathSuffix"] for s in listing.json()["FileStatuses"]["FileStatus"]]
-    versions = sorted(n for n in names if n.startswith("version="))
+    namenode = config.address("namenode", "http_port")
+    listing = list_hdfs(namenode, f"{root}/models") or []
+    versions = sorted(s["pathSuffix"] for s in listing if s["pathSuffix"].startswith("version="))
     if not versions:
         return None
-    answer = requests.get(f"{base}/{versions[-1]}/metrics.json",
-                          params={"op": "OPEN", **user}, timeout=60)  # fmt: skip
-    answer.raise_for_status()
-    report = answer.json()
+    report = json.loads(read_from_hdfs(namenode, f"{root}/models/{versions[-1]}/metrics.json"))
     headline = (
         "auc_roc",
         "average_precision",

@@ -54,16 +54,44 @@ def write_partitioned(records: Iterable[dict[str, Any]], event_type: str, root: 
     return written
 
 
+def _webhdfs(namenode_http: str, path: str) -> str:
+    return f"http://{namenode_http}/webhdfs/v1{path}"
+
+
 def upload_to_hdfs(files: list[Path], local_root: Path, namenode_http: str, hdfs_root: str) -> int:
     """Copy ``files`` (under ``local_root``) to ``hdfs_root`` keeping their relative paths."""
     for path in files:
         target = f"{hdfs_root.rstrip('/')}/{path.relative_to(local_root)}"
-        url = f"http://{namenode_http}/webhdfs/v1{target}?op=CREATE&overwrite=false&user.name=fraudstack"
+        url = f"{_webhdfs(namenode_http, target)}?op=CREATE&overwrite=false&user.name=fraudstack"
         redirect = requests.put(url, allow_redirects=False, timeout=30)
         redirect.raise_for_status()
         created = requests.put(redirect.headers["Location"], data=path.read_bytes(), timeout=120)
         created.raise_for_status()
     return len(files)
+
+
+def list_hdfs(namenode_http: str, path: str) -> list[dict[str, Any]] | None:
+    """The ``FileStatus`` entries of the folder ``path`` through WebHDFS (each has
+    ``pathSuffix`` and ``type``), or None when it does not exist."""
+    answer = requests.get(
+        _webhdfs(namenode_http, path),
+        params={"op": "LISTSTATUS", "user.name": "fraudstack"},
+        timeout=60,
+    )
+    if answer.status_code == 404:
+        return None
+    answer.raise_for_status()
+    statuses: list[dict[str, Any]] = answer.json()["FileStatuses"]["FileStatus"]
+    return statuses
+
+
+def read_from_hdfs(namenode_http: str, path: str) -> bytes:
+    """The content of the file ``path`` through WebHDFS (the NameNode redirects to a DataNode)."""
+    answer = requests.get(
+        _webhdfs(namenode_http, path), params={"op": "OPEN", "user.name": "fraudstack"}, timeout=120
+    )
+    answer.raise_for_status()
+    return answer.content
 
 
 def delete_from_hdfs(namenode_http: str, path: str, recursive: bool = True) -> bool:
@@ -72,7 +100,7 @@ def delete_from_hdfs(namenode_http: str, path: str, recursive: bool = True) -> b
     A non-recursive delete of a folder that is not empty is refused."""
     try:
         answer = requests.delete(
-            f"http://{namenode_http}/webhdfs/v1{path}",
+            _webhdfs(namenode_http, path),
             params={"op": "DELETE", "recursive": str(recursive).lower(), "user.name": "fraudstack"},
             timeout=120,
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
 from fraudstack.config import Config
+from storage.master_dataset import list_hdfs
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -41,11 +41,7 @@ def hive_table(spark, stack: Config):
 
 def test_spark_writes_parquet_to_hdfs(spark, stack: Config, hive_table) -> None:
     _, location, run = hive_table
-    listing = requests.get(
-        f"http://{stack.address('namenode', 'http_port')}/webhdfs/v1/tmp/it/{run}/transactions",
-        params={"op": "LISTSTATUS"},
-        timeout=10,
-    ).json()["FileStatuses"]["FileStatus"]
+    listing = list_hdfs(stack.address("namenode", "http_port"), f"/tmp/it/{run}/transactions") or []
     names = [entry["pathSuffix"] for entry in listing]
     assert "_SUCCESS" in names
     assert any(name.endswith(".parquet") for name in names)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import requests
 
 from fraudstack.config import Config
 from fraudstack.events import validate
@@ -27,6 +26,7 @@ from fraudstack.simulator.faults import WireRecord, on_the_wire
 from fraudstack.simulator.generator import Marketplace, midnight
 from fraudstack.simulator.settings import SimulatorSettings, default_scenario_rates
 from storage.kafka_log import end_offsets, read_between
+from storage.master_dataset import list_hdfs, read_from_hdfs
 from tests.polling import wait_for
 from tests.security.pii_scan import leaks
 from tests.speed_layer import running_speed_layer
@@ -86,17 +86,13 @@ def with_raw_email(record: WireRecord, email: str) -> bytes:
 
 def hdfs_files(config: Config, root: str) -> Iterator[tuple[str, bytes]]:
     """(path, content) of every file under ``root``, through WebHDFS."""
-    base = f"http://{config.address('namenode', 'http_port')}/webhdfs/v1"
-    answer = requests.get(f"{base}{root}?op=LISTSTATUS&user.name=fraudstack", timeout=30)
-    if answer.status_code == 404:
-        return
-    for status in answer.json()["FileStatuses"]["FileStatus"]:
+    namenode = config.address("namenode", "http_port")
+    for status in list_hdfs(namenode, root) or []:
         path = f"{root}/{status['pathSuffix']}"
         if status["type"] == "DIRECTORY":
             yield from hdfs_files(config, path)
         else:
-            url = f"{base}{path}?op=OPEN&user.name=fraudstack"
-            yield path, requests.get(url, timeout=60).content
+            yield path, read_from_hdfs(namenode, path)
 
 
 def readable(path: str, content: bytes) -> bytes:

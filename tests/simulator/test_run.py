@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import requests
 
 from fraudstack.config import Config
 from fraudstack.events import TRANSACTION_SCHEMA
 from fraudstack.simulator.run import resolve_target, to_parquet, wire_history
 from fraudstack.simulator.settings import SimulatorSettings
+from storage.master_dataset import list_hdfs
 
 START = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 SETTINGS = SimulatorSettings(seed=5, customers=200, merchants=30, transactions_per_day=800)
@@ -61,11 +61,7 @@ def test_history_lands_in_the_hdfs_master_dataset(spark, stack: Config, tmp_path
     root = f"/tmp/it-master-{dt.datetime.now().strftime('%H%M%S%f')}"
     counts = to_parquet(stack, wire_history(stack, SETTINGS, START, 2), f"hdfs://{stack.address('namenode')}{root}",
                         tmp_path / "truth.parquet")  # fmt: skip
-    listing = requests.get(
-        f"http://{stack.address('namenode', 'http_port')}/webhdfs/v1{root}/transactions",
-        params={"op": "LISTSTATUS", "user.name": "fraudstack"},
-        timeout=10,
-    ).json()["FileStatuses"]["FileStatus"]
+    listing = list_hdfs(stack.address("namenode", "http_port"), f"{root}/transactions") or []
     assert {entry["pathSuffix"] for entry in listing} >= {
         "event_date=2026-09-01",
         "event_date=2026-09-02",
