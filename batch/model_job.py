@@ -10,9 +10,12 @@ report, promoted or not, so a later look can tell why.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -78,15 +81,10 @@ def _size(labelled_df: DataFrame) -> dict[str, int]:
     return {"transactions": int(row[0]), "frauds": int(row[1] or 0)}
 
 
-def train_candidate(
-    dataset_df: DataFrame, policy: Policy, settings: ModelSettings
-) -> tuple[Any, dict[str, Any], dict[str, DataFrame]]:
-    """Fit on the split of ``dataset_df`` and evaluate on its test period.
-
-    Returns:
-        The fitted model, its report (split, sizes, metrics per scorer) and the periods.
-    """
-    first, last = _date_range(dataset_df)
+def plan(tx_df: DataFrame, settings: ModelSettings) -> tuple[training.Split, dt.date]:
+    """The split of ``tx_df``'s days and the day after its last (labels filed before it
+    are known)."""
+    first, last = _date_range(tx_df)
     split = training.plan_split(
         first,
         last,
@@ -96,16 +94,43 @@ def train_candidate(
         settings.gap_days,
         settings.min_train_days,
     )
-    sets = training.periods(dataset_df, split, last + dt.timedelta(days=1))
-    for frame in sets.values():
-        frame.cache()
+    return split, last + dt.timedelta(days=1)
+
+
+@contextmanager
+def used_days(dataset_df: DataFrame, split: training.Split) -> Iterator[DataFrame]:
+    """The rows of the days some period uses, computed once and kept (memory, then disk)
+    while the block runs: the features are windows over each entity's whole history, and
+    every period, the trees, the calibration and the evaluations read from this one copy
+    instead of recomputing them."""
+    used = [training.in_period(p) for p in (split.train, split.validation, split.test)]
+    used_df = dataset_df.where(used[0] | used[1] | used[2]).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        yield used_df
+    finally:
+        used_df.unpersist()
+
+
+def train_candidate(
+    dataset_df: DataFrame,
+    split: training.Split,
+    labels_known_at: dt.date,
+    policy: Policy,
+    settings: ModelSettings,
+) -> tuple[Any, dict[str, Any], dict[str, DataFrame]]:
+    """Fit on the split of ``dataset_df`` and evaluate on its test period.
+
+    Returns:
+        The fitted model, its report (split, sizes, metrics per scorer) and the periods.
+    """
+    sets = training.periods(dataset_df, split, labels_known_at)
     fitted_df, kept = training.sample_negatives(
         sets["train"], settings.max_train_negatives, int((settings.trees or {}).get("seed", 7))
     )
     model = training.fit(fitted_df, sets["validation"], settings.trees or {})
     report = {
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data": [str(first), str(last)],
+        "data": [str(split.train[0]), str(labels_known_at - dt.timedelta(days=1))],
         "split": split.as_dict(),
         "label_delay_days": settings.label_delay_days,
         "gap_days": settings.gap_days,
@@ -160,14 +185,14 @@ def run(
         The report: split, sizes, test metrics, the promotion decision, ``version``.
     """
     dataset_df = build_dataset(labelled_df, chargebacks_df)
-    model, report, sets = train_candidate(dataset_df, policy, settings)
-    report["promotion"] = decide(spark, models_dir, sets["test"], report, policy, settings)
+    split, labels_known_at = plan(labelled_df, settings)
+    with used_days(dataset_df, split) as used_df:
+        model, report, sets = train_candidate(used_df, split, labels_known_at, policy, settings)
+        report["promotion"] = decide(spark, models_dir, sets["test"], report, policy, settings)
     report["version"] = None
     if register:
         version = model_registry.register(spark, models_dir, model, report)
         report["version"] = version
         if report["promotion"]["promote"]:
             model_registry.promote(spark, models_dir, version)
-    for frame in sets.values():
-        frame.unpersist()
     return report

@@ -101,17 +101,21 @@ def run_batch(
     log: Path,
     timeout: float,
     kill_when: Callable[[], bool] | None = None,
+    steps: str | None = None,
+    cwd: Path | None = None,
 ) -> dict[str, Any]:
     """`fraudstack batch run` over the generated days: wall time, peak tree RSS, exit code.
 
     ``kill_when``: polled every second; once true, the run (CLI, JVM and Python workers)
-    is killed with SIGKILL, as a crash would."""
+    is killed with SIGKILL, as a crash would. ``steps``: the ``--steps`` option (default:
+    all). ``cwd``: where it runs (``python -m`` imports the code found there first)."""
     last = START + dt.timedelta(days=days - 1)
     argv = [sys.executable, "-m", "fraudstack.cli", "batch", "run"]
     argv += ["--from", f"{START:%F}", "--to", f"{last:%F}"]  # the DAG's way: a date range
+    argv += ["--steps", steps] if steps else []
     peak, began = 0, time.perf_counter()
     with log.open("w") as out:
-        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
+        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                  start_new_session=True)  # fmt: skip
         while child.poll() is None:
             peak = max(peak, tree_rss(child.pid))
