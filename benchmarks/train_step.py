@@ -104,7 +104,7 @@ def main() -> None:
         "machine": {**{k: v for k, v in machine().items() if k != "kafka_python"},
                     "note": "2 cores shared with the whole local stack; versions alternated "
                             "in one run, after a warm-up"},
-        "setup": {"size": args.size, "rows_read": history["generation"]["records"],
+        "setup": {"size": args.size, "generated": history["generation"]["records"],
                   "days": DAYS, "baseline": revision, "repeats": args.repeats},
         "warmup": warmup,
         "runs": runs,
