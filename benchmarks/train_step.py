@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,8 +95,9 @@ def main() -> None:
                 runs[version].append(train_once(env, code, folder, f"{version}-{repeat}",
                                                 args.timeout))  # fmt: skip
                 print(f"{version} #{repeat + 1}: {runs[version][-1]['step_seconds']} s", flush=True)
-    step = {v: summary([r["step_seconds"] for r in rs]) for v, rs in runs.items()}
-    wall = {v: summary([r["wall_seconds"] for r in rs]) for v, rs in runs.items()}
+    # min / median / max per version (``--repeats`` >= 1: never empty)
+    step = {v: summary([r["step_seconds"] for r in rs]) or {} for v, rs in runs.items()}
+    wall = {v: summary([r["wall_seconds"] for r in rs]) or {} for v, rs in runs.items()}
     result = {
         "benchmark": "train_step",
         "measured_at": began,
@@ -111,10 +111,8 @@ def main() -> None:
         "step_seconds": step,
         "wall_seconds": wall,
         "median_ratio_working_tree_to_baseline": {
-            "step": round(statistics.median(r["step_seconds"] for r in runs["working_tree"])
-                          / statistics.median(r["step_seconds"] for r in runs["baseline"]), 3),
-            "wall": round(statistics.median(r["wall_seconds"] for r in runs["working_tree"])
-                          / statistics.median(r["wall_seconds"] for r in runs["baseline"]), 3),
+            name: round(figures["working_tree"]["median"] / figures["baseline"]["median"], 3)
+            for name, figures in (("step", step), ("wall", wall))
         },
     }  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)
